@@ -1,0 +1,2 @@
+//! placeholder
+#[derive(Debug)] pub struct Error;

@@ -1,0 +1,162 @@
+//! Multi-query attention with the integer online softmax, spec §5.
+//!
+//! One K/V head is shared by every query head. The cache holds RoPE'd keys
+//! and unrotated values, one 64-byte row per position. The online softmax is
+//! order-dependent (it rescales on every new maximum, with an asymmetric
+//! rounding), so positions are visited strictly in order 0..=p.
+
+use super::layers::{dot_i8, rope};
+use super::HEAD_DIM;
+use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32, exp_q16, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, ATTN_COEF_Q24};
+
+/// `Q_SHIFT` of spec §3.
+const Q_SHIFT: u32 = 2;
+/// `attn.score_shift`; the loader enforces 15.
+const SCORE_SHIFT: u32 = 15;
+
+/// Keys (rotated) and values of one layer for positions 0..len.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    k: Vec<i8>,
+    v: Vec<i8>,
+    len: usize,
+}
+
+impl KvCache {
+    /// A cache for up to `capacity` positions (allocated once per chunk worker).
+    pub fn new(capacity: usize) -> Self {
+        KvCache { k: vec![0; capacity * HEAD_DIM], v: vec![0; capacity * HEAD_DIM], len: 0 }
+    }
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn capacity(&self) -> usize {
+        self.k.len() / HEAD_DIM
+    }
+    /// Appends a position's RoPE'd key and value. Returns false when full.
+    pub fn push(&mut self, k_rot: &[i8], v: &[i8]) -> bool {
+        if self.len >= self.capacity() {
+            return false;
+        }
+        let r = self.len * HEAD_DIM..(self.len + 1) * HEAD_DIM;
+        self.k[r.clone()].copy_from_slice(k_rot);
+        self.v[r].copy_from_slice(v);
+        self.len += 1;
+        true
+    }
+    pub fn key(&self, t: usize) -> &[i8] {
+        &self.k[t * HEAD_DIM..(t + 1) * HEAD_DIM]
+    }
+    pub fn value(&self, t: usize) -> &[i8] {
+        &self.v[t * HEAD_DIM..(t + 1) * HEAD_DIM]
+    }
+}
+
+/// Attention score of spec §5:
+/// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(q·k, 2) · score_mult, 15)`.
+/// Widths: `q·k` fits i32 (64·2^14); the product is exact in i64.
+#[inline]
+pub fn score(q: &[i8], k: &[i8], score_mult: i32) -> i32 {
+    let dot = dot_i8(q, k);
+    sra_rne_tte_s64_to_s32(i64::from(sra_rne_tte_s32(dot, Q_SHIFT)) * i64::from(score_mult), SCORE_SHIFT)
+}
+
+/// The online-softmax state of one head (spec §5): running maximum `m`
+/// (`None` = −∞), normaliser `S` (u64) and exact accumulators `acc` (i64,
+/// spec §11: a conforming engine must not wrap at 2^31).
+///
+/// Widths over a chunk of at most 4096 positions plus the sink: `S < 2^29`,
+/// `S·f < 2^45`; `|acc| <= 4097·65535·128 < 2^36`, `acc·f < 2^52`.
+pub struct OnlineSoftmax {
+    pub m: Option<i32>,
+    pub s: u64,
+    pub acc: [i64; HEAD_DIM],
+}
+
+impl OnlineSoftmax {
+    pub fn new() -> Self {
+        OnlineSoftmax { m: None, s: 0, acc: [0; HEAD_DIM] }
+    }
+
+    /// The sink key: `m = score(k_s)`, `S = 65535`; its value is zero.
+    pub fn start_with_sink(&mut self, sink_score: i32) {
+        self.m = Some(sink_score);
+        self.s = 65535;
+    }
+
+    /// Folds in one position with score `sc` and value row `v`.
+    #[inline]
+    pub fn push(&mut self, sc: i32, v: &[i8], exp2: &[u16; 256]) {
+        let m = match self.m {
+            Some(m) if sc <= m => m,
+            prev => {
+                if let Some(m) = prev {
+                    let f = u64::from(exp_q16(i64::from(m) - i64::from(sc), ATTN_COEF_Q24, exp2));
+                    self.s = (self.s * f + 32768) >> 16;
+                    let fi = f as i64;
+                    for a in self.acc.iter_mut() {
+                        let p = *a * fi;
+                        // add or subtract half, then floor (arithmetic shift):
+                        // not symmetric for negatives, as the spec says.
+                        *a = (if p >= 0 { p + 32768 } else { p - 32768 }) >> 16;
+                    }
+                }
+                self.m = Some(sc);
+                sc
+            }
+        };
+        let w = exp_q16(i64::from(sc) - i64::from(m), ATTN_COEF_Q24, exp2);
+        self.s += u64::from(w);
+        let w = i64::from(w);
+        for (a, &x) in self.acc.iter_mut().zip(v) {
+            *a += w * i64::from(x);
+        }
+    }
+
+    /// `y_i = clamp_i8(div_rne_tte_s64_to_s32(acc_i, S == 0 ? 1 : S))`.
+    pub fn output(&self, out: &mut [i8]) {
+        let s = self.s.max(1);
+        for (o, &a) in out.iter_mut().zip(&self.acc) {
+            *o = clamp_i8(div_rne_tte_s64_to_s32(a, s));
+        }
+    }
+}
+
+impl Default for OnlineSoftmax {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One head over the cache rows 0..cache.len(): rotates `q_raw` for position
+/// `pos` and writes the head's 64 outputs.
+#[allow(clippy::too_many_arguments)]
+pub fn attend_head(
+    q_raw: &[i8],
+    pos: usize,
+    cache: &KvCache,
+    rope_cos: &[i16],
+    rope_sin: &[i16],
+    score_mult: i32,
+    sink_key: Option<&[i8; HEAD_DIM]>,
+    exp2: &[u16; 256],
+    out: &mut [i8],
+) {
+    let mut q = [0i8; HEAD_DIM];
+    let row = pos * 32..(pos + 1) * 32;
+    rope(q_raw, &rope_cos[row.clone()], &rope_sin[row], true, &mut q);
+    let mut sm = OnlineSoftmax::new();
+    if let Some(k) = sink_key {
+        sm.start_with_sink(score(&q, k, score_mult));
+    }
+    for t in 0..cache.len() {
+        sm.push(score(&q, cache.key(t), score_mult), cache.value(t), exp2);
+    }
+    sm.output(out);
+}

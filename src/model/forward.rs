@@ -1,0 +1,221 @@
+//! One token step of the model, spec §6: previous token id and position in,
+//! V logits out. Read it top to bottom next to the spec.
+
+use super::attention::{attend_head, KvCache};
+use super::layers::{linear, requantize, reglu, rmsnorm, rope};
+use super::{Model, HEAD_DIM};
+use crate::numerics::clamp_i8;
+
+/// Why a step could not run (a caller error, never a data-dependent one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    TokenOutOfRange { token: u32, vocab: usize },
+    /// Steps must come in order 0, 1, 2, … within a chunk.
+    PositionOutOfOrder { pos: usize, expected: usize },
+    PositionBeyondCapacity { pos: usize, capacity: usize },
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::TokenOutOfRange { token, vocab } => {
+                write!(f, "token id {token} is outside the vocabulary (V = {vocab})")
+            }
+            StepError::PositionOutOfOrder { pos, expected } => {
+                write!(f, "step at position {pos}, expected position {expected}")
+            }
+            StepError::PositionBeyondCapacity { pos, capacity } => {
+                write!(f, "position {pos} is beyond the chunk capacity {capacity}")
+            }
+        }
+    }
+}
+impl std::error::Error for StepError {}
+
+/// Intermediate vectors of one layer at one step (for localising a
+/// divergence: "the first layer whose output differs"). Names follow spec §6.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerTrace {
+    /// `a = RMSNorm(clamp_i8(x), attn_norm)`.
+    pub attn_in: Vec<i8>,
+    /// `qkv = requant(Linear(a, qkv.weight))`.
+    pub qkv: Vec<i8>,
+    /// `Attention(qkv, p)`, all heads.
+    pub attn: Vec<i8>,
+    /// `o = requant(Linear(attn, out.weight))`.
+    pub attn_proj: Vec<i8>,
+    /// residual after the attention block.
+    pub resid_attn: Vec<i32>,
+    /// `b = RMSNorm(clamp_i8(x), post_attn_norm)`.
+    pub ffn_in: Vec<i8>,
+    /// `gu = requant(Linear(b, up.weight))`.
+    pub gate_up: Vec<i8>,
+    /// `ReGLU(gate, up)`.
+    pub reglu: Vec<i8>,
+    /// `d = requant(Linear(reglu, down.weight))`.
+    pub down: Vec<i8>,
+    /// residual after the FFN block.
+    pub resid_ffn: Vec<i32>,
+}
+
+/// Everything one chunk worker needs: KV caches and scratch buffers, sized
+/// once from the model, reused for every token and every chunk.
+pub struct ForwardState {
+    caches: Vec<KvCache>,
+    x: Vec<i32>,
+    xi8: Vec<i8>,
+    normed: Vec<i8>,
+    acc_qkv: Vec<i32>,
+    qkv: Vec<i8>,
+    k_rot: [i8; HEAD_DIM],
+    attn: Vec<i8>,
+    acc_d: Vec<i32>,
+    proj: Vec<i8>,
+    acc_gu: Vec<i32>,
+    gu: Vec<i8>,
+    act: Vec<i8>,
+}
+
+impl ForwardState {
+    /// Buffers for chunks of up to `capacity` tokens (at most the RoPE rows).
+    pub fn new(model: &Model, capacity: usize) -> Self {
+        let c = model.config();
+        let capacity = capacity.min(c.rope_rows);
+        let (d, f) = (c.d_model, c.d_ff);
+        ForwardState {
+            caches: (0..c.n_layers).map(|_| KvCache::new(capacity)).collect(),
+            x: vec![0; d],
+            xi8: vec![0; d],
+            normed: vec![0; d],
+            acc_qkv: vec![0; d + 2 * HEAD_DIM],
+            qkv: vec![0; d + 2 * HEAD_DIM],
+            k_rot: [0; HEAD_DIM],
+            attn: vec![0; d],
+            acc_d: vec![0; d],
+            proj: vec![0; d],
+            acc_gu: vec![0; 2 * f],
+            gu: vec![0; 2 * f],
+            act: vec![0; f],
+        }
+    }
+
+    /// Starts a new chunk: empty KV caches (spec §8, every chunk independent).
+    pub fn reset(&mut self) {
+        self.caches.iter_mut().for_each(KvCache::clear);
+    }
+
+    /// Position of the next step.
+    pub fn position(&self) -> usize {
+        self.caches.first().map_or(0, KvCache::len)
+    }
+
+    /// One step (spec §6): `tok` is the previous token (BOS at position 0),
+    /// the position is implied by the number of steps since [`reset`](Self::reset).
+    /// Writes V raw i32 logits.
+    pub fn step(&mut self, model: &Model, tok: u32, logits: &mut [i32]) -> Result<(), StepError> {
+        self.step_traced(model, tok, logits, None)
+    }
+
+    /// [`step`](Self::step), recording every layer's intermediates in `trace`.
+    pub fn step_traced(
+        &mut self,
+        model: &Model,
+        tok: u32,
+        logits: &mut [i32],
+        mut trace: Option<&mut Vec<LayerTrace>>,
+    ) -> Result<(), StepError> {
+        let c = model.config();
+        let (d, f) = (c.d_model, c.d_ff);
+        if tok as usize >= c.vocab_size {
+            return Err(StepError::TokenOutOfRange { token: tok, vocab: c.vocab_size });
+        }
+        let pos = self.position();
+        let capacity = self.caches.first().map_or(0, KvCache::capacity);
+        if pos >= capacity {
+            return Err(StepError::PositionBeyondCapacity { pos, capacity });
+        }
+        let rope_row = pos * 32..(pos + 1) * 32;
+        let (cos, sin) = (&model.rope_cos()[rope_row.clone()], &model.rope_sin()[rope_row]);
+
+        // Residual x = embed[tok] as i32.
+        let t = tok as usize;
+        for (x, &e) in self.x.iter_mut().zip(&model.embed()[t * d..(t + 1) * d]) {
+            *x = i32::from(e);
+        }
+
+        for (n, cache) in self.caches.iter_mut().enumerate() {
+            let w = model.layer(n);
+            // Filled only when tracing (a cold path: it clones each vector).
+            let mut lt = trace.is_some().then(LayerTrace::default);
+
+            // 1. Attention block.
+            clamp_into(&self.x, &mut self.xi8);
+            rmsnorm(&self.xi8, w.attn_norm, &mut self.normed);
+            linear(&self.normed, w.qkv, &mut self.acc_qkv);
+            requantize(&self.acc_qkv, w.qkv_rq, &mut self.qkv);
+            let (q_all, kv) = self.qkv.split_at(d);
+            let (k, v) = kv.split_at(HEAD_DIM);
+            rope(k, cos, sin, false, &mut self.k_rot);
+            cache.push(&self.k_rot, v);
+            for (h, (q, out)) in q_all.chunks_exact(HEAD_DIM).zip(self.attn.chunks_exact_mut(HEAD_DIM)).enumerate() {
+                attend_head(q, pos, cache, model.rope_cos(), model.rope_sin(), w.score_mult[h], w.sink_key, model.exp2(), out);
+            }
+            if let Some(lt) = lt.as_mut() {
+                lt.attn_in = self.normed.clone();
+                lt.qkv = self.qkv.clone();
+                lt.attn = self.attn.clone();
+            }
+            linear(&self.attn, w.out, &mut self.acc_d);
+            requantize(&self.acc_d, w.out_rq, &mut self.proj);
+            rmsnorm(&self.proj, w.ffn_norm, &mut self.normed);
+            add_into(&mut self.x, &self.normed);
+            if let Some(lt) = lt.as_mut() {
+                lt.attn_proj = self.proj.clone();
+                lt.resid_attn = self.x.clone();
+            }
+
+            // 2. FFN block.
+            clamp_into(&self.x, &mut self.xi8);
+            rmsnorm(&self.xi8, w.post_attn_norm, &mut self.normed);
+            linear(&self.normed, w.up, &mut self.acc_gu);
+            requantize(&self.acc_gu, w.up_rq, &mut self.gu);
+            if let Some(lt) = lt.as_mut() {
+                lt.ffn_in = self.normed.clone();
+                lt.gate_up = self.gu.clone();
+            }
+            let (gate, up) = self.gu.split_at(f);
+            reglu(gate, up, &mut self.act);
+            linear(&self.act, w.down, &mut self.acc_d);
+            requantize(&self.acc_d, w.down_rq, &mut self.proj);
+            rmsnorm(&self.proj, w.post_ffn_norm, &mut self.normed);
+            add_into(&mut self.x, &self.normed);
+
+            if let (Some(tr), Some(mut lt)) = (trace.as_deref_mut(), lt) {
+                lt.reglu = self.act.clone();
+                lt.down = self.proj.clone();
+                lt.resid_ffn = self.x.clone();
+                tr.push(lt);
+            }
+        }
+
+        // Final norm and head: raw i32 logits.
+        clamp_into(&self.x, &mut self.xi8);
+        rmsnorm(&self.xi8, model.final_norm(), &mut self.normed);
+        linear(&self.normed, model.head(), logits);
+        Ok(())
+    }
+}
+
+fn clamp_into(x: &[i32], out: &mut [i8]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = clamp_i8(v);
+    }
+}
+
+/// `x += RMSNorm(...)`: the residual stays i32, no clamp (|x| grows by at
+/// most 127 per block, far from overflow for the loader's 64-layer bound).
+fn add_into(x: &mut [i32], delta: &[i8]) {
+    for (a, &b) in x.iter_mut().zip(delta) {
+        *a += i32::from(b);
+    }
+}

@@ -1,0 +1,125 @@
+//! Per-vector layer operations of spec §5. Each writes into a caller-owned
+//! output slice, so the forward pass allocates nothing per token.
+
+use super::Requant;
+use crate::numerics::{clamp_i8, clamp_i8_i64, isqrt32_restoring, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, udiv_rne_tte_u32};
+
+/// Requantize, spec §5: `shift <= 0`: `clamp(x·mult, -127, 127)` (exact
+/// product, no shift); otherwise
+/// `clamp(sra_rne_tte_s64_to_s32(x·mult, shift), -127, 127)`.
+/// Widths: `x·mult` is exact in i64 (|i32·i32| < 2^62).
+pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
+    debug_assert_eq!(x.len(), out.len());
+    let mult = i64::from(rq.mult);
+    if rq.shift <= 0 {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = clamp_i8_i64(i64::from(v) * mult);
+        }
+    } else {
+        let sh = rq.shift as u32;
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = clamp_i8(sra_rne_tte_s64_to_s32(i64::from(v) * mult, sh));
+        }
+    }
+}
+
+/// Exact dot product of two i8 vectors.
+/// Width: each product is at most 2^14 in magnitude; the model loader bounds
+/// every input width below 2^17, so the i32 sum cannot overflow.
+#[inline]
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc: i32 = 0;
+    for (&x, &y) in a.iter().zip(b) {
+        acc += i32::from(x) * i32::from(y);
+    }
+    acc
+}
+
+/// Linear, spec §5: `y[o] = Σ_i x[i]·W[o][i]` with W row-major [out, in].
+pub fn linear(x: &[i8], w: &[i8], out: &mut [i32]) {
+    let n_in = x.len();
+    debug_assert_eq!(w.len(), n_in * out.len());
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(n_in)) {
+        *o = dot_i8(x, row);
+    }
+}
+
+/// RMSNorm of spec §5 for an already clamped i8 vector `x` with weight `w`:
+/// `ss = Σ x²` (u32: D·128² < 2^32 for the loader's D bound),
+/// `ms = max(⌊ss/D⌋ + 1, 1)`, `s = isqrt32_restoring(ms·65536)`
+/// (`ms <= 16385`, so `ms·65536 < 2^31`),
+/// `inv = clamp(udiv_rne_tte_u32(2^23, s), 1, 32768)`,
+/// `y = clamp_i8(sra_rne_tte_s32(x·w·inv, 15))` (`|x·w·inv| <= 2^29`).
+pub fn rmsnorm(x: &[i8], w: &[i8], out: &mut [i8]) {
+    debug_assert!(x.len() == w.len() && x.len() == out.len());
+    let inv = rms_inverse(x);
+    for ((o, &xi), &wi) in out.iter_mut().zip(x).zip(w) {
+        *o = clamp_i8(sra_rne_tte_s32(i32::from(xi) * i32::from(wi) * inv, 15));
+    }
+}
+
+/// The inverse RMS (Q15) of [`rmsnorm`]; exposed for vectors and traces.
+pub fn rms_inverse(x: &[i8]) -> i32 {
+    let ss: u64 = x.iter().map(|&v| (i64::from(v) * i64::from(v)) as u64).sum();
+    inv_rms_from_mean_sq((ss / x.len().max(1) as u64).min(u64::from(u32::MAX - 1)) as u32)
+}
+
+/// `inv` of spec §5 from `⌊Σx²/D⌋`. The spec §11 point: for a mean square of
+/// 9482, `ms = 9483`, `s = 24929` and the ties-to-even quotient is 336, where
+/// a round-half-up division gives 337.
+pub fn inv_rms_from_mean_sq(mean_sq: u32) -> i32 {
+    let ms = mean_sq.saturating_add(1).max(1);
+    let s = isqrt32_restoring(ms.saturating_mul(65536));
+    udiv_rne_tte_u32(8_388_608, s).clamp(1, 32768) as i32
+}
+
+/// ReGLU, spec §5: `y = clamp_i8(sra_rne_tte_s32(max(g,0)·u, 7))`.
+pub fn reglu(gate: &[i8], up: &[i8], out: &mut [i8]) {
+    debug_assert!(gate.len() == up.len() && up.len() == out.len());
+    for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+        *o = clamp_i8(sra_rne_tte_s32(i32::from(g).max(0) * i32::from(u), 7));
+    }
+}
+
+/// RoPE of a 64-vector at one position, spec §5 (rotate-half: element i pairs
+/// with i + 32). `cos`/`sin` are that position's 32-entry table rows.
+/// `a = x_i·c − x_{i+32}·s`, `b = x_i·s + x_{i+32}·c` (|a|,|b| <= 2^23, i32).
+/// K: `clamp_i8(sra(a, 15))`. Q (`is_query`): `clamp_i8(sra(sra(a, 15), 1))`,
+/// two separate roundings (the extra `NET_Q_SHIFT` of spec §3).
+pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
+    debug_assert!(x.len() == 64 && out.len() == 64 && cos.len() == 32 && sin.len() == 32);
+    let extra = u32::from(is_query);
+    for i in 0..32 {
+        let (x0, x1) = (i32::from(x[i]), i32::from(x[i + 32]));
+        let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
+        let a = x0 * c - x1 * s;
+        let b = x0 * s + x1 * c;
+        out[i] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(a, 15), extra));
+        out[i + 32] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(b, 15), extra));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rms_inverse_at_the_python_divergence() {
+        // spec §11: ⌊Σx²/D⌋ = 9482 → ms = 9483, s = 24929, 8388608/24929 = 336.49…
+        assert_eq!(isqrt32_restoring(9483 * 65536), 24929);
+        assert_eq!(inv_rms_from_mean_sq(9482), 336);
+        assert_eq!(inv_rms_from_mean_sq(0), 32768);
+    }
+
+    #[test]
+    fn requantize_branches() {
+        let mut out = [0i8; 3];
+        requantize(&[1, -2, 100], Requant { mult: 3, shift: 0 }, &mut out);
+        assert_eq!(out, [3, -6, 127]);
+        requantize(&[1, -3, 5], Requant { mult: 1, shift: 1 }, &mut out);
+        assert_eq!(out, [0, -2, 2]);
+        requantize(&[i32::MIN, i32::MAX, 0], Requant { mult: i32::MIN, shift: -5 }, &mut out);
+        assert_eq!(out, [127, -127, 0]);
+    }
+}

@@ -1,0 +1,58 @@
+//! Shared helpers for the integration tests: where the ground truth and the
+//! models live, and what to do when they are absent.
+//!
+//! `../shared` is never committed. Tests find it through `CZIP_GOLDEN_DIR`
+//! (default `../shared/golden` beside the checkout) and `CZIP_MODELS_DIR`
+//! (default `../shared/models`). When a directory is missing, a test run with
+//! `CI` set fails loudly; elsewhere the test prints why it was skipped and
+//! returns.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+fn resolve(var: &str, default_rel: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) => PathBuf::from(v),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default_rel),
+    }
+}
+
+fn require(var: &str, default_rel: &str, what: &str) -> Option<PathBuf> {
+    let dir = resolve(var, default_rel);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "{what} not found at {} (set {var} to point at it)",
+        dir.display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}; CI requires it");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// `../shared/golden`, or `None` (with a message) outside CI when absent.
+pub fn golden_dir() -> Option<PathBuf> {
+    require("CZIP_GOLDEN_DIR", "../shared/golden", "golden ground truth")
+}
+
+/// `../shared/models`, or `None` (with a message) outside CI when absent.
+pub fn models_dir() -> Option<PathBuf> {
+    require("CZIP_MODELS_DIR", "../shared/models", "published models")
+}
+
+/// Reads a JSON-lines file into values, panicking with the line number on bad JSON.
+pub fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}:{}: bad JSON: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
