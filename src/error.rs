@@ -1,2 +1,100 @@
-//! placeholder
-#[derive(Debug)] pub struct Error;
+//! The crate-level error: every way compressing or decompressing can fail.
+//! Each variant's message says what is wrong and where.
+
+use std::fmt;
+
+use crate::coder::CoderError;
+use crate::container::ContainerError;
+use crate::freq_table::FreqTableError;
+use crate::model::forward::StepError;
+use crate::model::ModelError;
+use crate::tokenizer::TokenizerError;
+
+#[derive(Debug)]
+pub enum Error {
+    Model(ModelError),
+    Container(ContainerError),
+    Tokenizer(TokenizerError),
+    /// Input text is not UTF-8 (spec §8.1); `valid_up_to` is the byte offset
+    /// of the first invalid sequence.
+    InputNotUtf8 { valid_up_to: usize },
+    /// `uncompressed_len` is a u32: inputs of 4 GiB or more cannot be stored.
+    InputTooLarge { len: u64 },
+    /// Requested chunk length 2^k is outside 6..=12 or above the model's capacity.
+    ChunkLengthUnsupported { log2: u8, max_log2: u8, rope_rows: usize },
+    /// A chunk failed to code or decode.
+    Chunk { chunk: usize, position: usize, detail: ChunkFailure },
+    /// The decoded text's length differs from `uncompressed_len`.
+    DecodedLengthMismatch { expected: u64, decoded: u64, hint: String },
+    /// The decoded bytes are not UTF-8.
+    DecodedNotUtf8 { valid_up_to: usize, hint: String },
+}
+
+/// What went wrong inside one chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkFailure {
+    Coder(CoderError),
+    Step(StepError),
+    FreqTable(FreqTableError),
+    /// The decoded token has no bytes in the vocabulary (e.g. a special id
+    /// that the text could not have contained).
+    Token(String),
+}
+
+impl fmt::Display for ChunkFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChunkFailure::Coder(e) => write!(f, "{e}"),
+            ChunkFailure::Step(e) => write!(f, "{e}"),
+            ChunkFailure::FreqTable(e) => write!(f, "{e}"),
+            ChunkFailure::Token(e) => f.write_str(e),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Model(e) => write!(f, "{e}"),
+            Error::Container(e) => write!(f, "{e}"),
+            Error::Tokenizer(e) => write!(f, "tokenizer: {e}"),
+            Error::InputNotUtf8 { valid_up_to } => {
+                write!(f, "input is not valid UTF-8 (first invalid byte at offset {valid_up_to}); CZIP v1 compresses text only")
+            }
+            Error::InputTooLarge { len } => {
+                write!(f, "input is {len} bytes; uncompressed_len is a u32, so at most 4294967295 bytes fit")
+            }
+            Error::ChunkLengthUnsupported { log2, max_log2, rope_rows } => write!(
+                f,
+                "chunk length 2^{log2}: expected 2^6..=2^{max_log2} (the model's RoPE tables have {rope_rows} rows)"
+            ),
+            Error::Chunk { chunk, position, detail } => {
+                write!(f, "chunk {chunk}, token position {position}: {detail}")
+            }
+            Error::DecodedLengthMismatch { expected, decoded, hint } => {
+                write!(f, "uncompressed_len: header says {expected} bytes, decoding gave {decoded}{hint}")
+            }
+            Error::DecodedNotUtf8 { valid_up_to, hint } => {
+                write!(f, "decoded text is not valid UTF-8 (first invalid byte at offset {valid_up_to}){hint}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Self {
+        Error::Model(e)
+    }
+}
+impl From<ContainerError> for Error {
+    fn from(e: ContainerError) -> Self {
+        Error::Container(e)
+    }
+}
+impl From<TokenizerError> for Error {
+    fn from(e: TokenizerError) -> Self {
+        Error::Tokenizer(e)
+    }
+}

@@ -32,7 +32,8 @@ impl std::error::Error for FreqTableError {}
 /// `Σe` (u64), `R = T − V`, `f_j = 1 + ⌊e_j·R / Σe⌋`, `f_a += T − Σf`,
 /// `C_j = f_0 + … + f_j`, so `C_{V−1} = T`.
 ///
-/// Widths: `ℓ_j − M` is taken in i64 (exact for any i32 logits);
+/// Widths: `ℓ_j − M` is a wrapping i32 subtraction, as upstream computes it
+/// (see [`exp_q16`]; exact for every spread below 2^31, which real logits are);
 /// `e_j <= 65535`, `Σe <= V·65535 < 2^37`, `e_j·R < 2^16·2^32` (u64);
 /// `Σf <= V + R = T`, so the correction is never negative and every prefix
 /// sum fits u32.
@@ -51,11 +52,11 @@ pub fn build_cumfreqs(
     if u64::from(total) <= v as u64 {
         return Err(FreqTableError::TotalTooSmall { total, vocab: v });
     }
-    let m = i64::from(logits[a]);
+    let m = logits[a];
     // First pass: e_j into cum (as scratch) and Σe.
     let mut sum_e: u64 = 0;
     for (c, &l) in cum.iter_mut().zip(logits) {
-        let e = exp_q16(i64::from(l) - m, coef_q24, exp2);
+        let e = exp_q16(l.wrapping_sub(m), coef_q24, exp2);
         *c = e;
         sum_e += u64::from(e);
     }

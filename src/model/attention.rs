@@ -61,7 +61,7 @@ impl KvCache {
 /// Attention score of spec §5:
 /// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(q·k, 2) · score_mult, 15)`.
 /// Widths: `q·k` fits i32 (64·2^14); the product is exact in i64.
-#[inline]
+#[inline(always)]
 pub fn score(q: &[i8], k: &[i8], score_mult: i32) -> i32 {
     let dot = dot_i8(q, k);
     sra_rne_tte_s64_to_s32(i64::from(sra_rne_tte_s32(dot, Q_SHIFT)) * i64::from(score_mult), SCORE_SHIFT)
@@ -91,13 +91,13 @@ impl OnlineSoftmax {
     }
 
     /// Folds in one position with score `sc` and value row `v`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, sc: i32, v: &[i8], exp2: &[u16; 256]) {
         let m = match self.m {
             Some(m) if sc <= m => m,
             prev => {
                 if let Some(m) = prev {
-                    let f = u64::from(exp_q16(i64::from(m) - i64::from(sc), ATTN_COEF_Q24, exp2));
+                    let f = u64::from(exp_q16(m.wrapping_sub(sc), ATTN_COEF_Q24, exp2));
                     self.s = (self.s * f + 32768) >> 16;
                     let fi = f as i64;
                     for a in self.acc.iter_mut() {
@@ -111,7 +111,7 @@ impl OnlineSoftmax {
                 sc
             }
         };
-        let w = exp_q16(i64::from(sc) - i64::from(m), ATTN_COEF_Q24, exp2);
+        let w = exp_q16(sc.wrapping_sub(m), ATTN_COEF_Q24, exp2);
         self.s += u64::from(w);
         let w = i64::from(w);
         for (a, &x) in self.acc.iter_mut().zip(v) {
@@ -135,9 +135,48 @@ impl Default for OnlineSoftmax {
 }
 
 /// One head over the cache rows 0..cache.len(): rotates `q_raw` for position
-/// `pos` and writes the head's 64 outputs.
+/// `pos` and writes the head's 64 outputs. Like [`linear`](super::layers::linear),
+/// the same loop is compiled a second time with AVX2 and chosen at run time.
 #[allow(clippy::too_many_arguments)]
 pub fn attend_head(
+    q_raw: &[i8],
+    pos: usize,
+    cache: &KvCache,
+    rope_cos: &[i16],
+    rope_sin: &[i16],
+    score_mult: i32,
+    sink_key: Option<&[i8; HEAD_DIM]>,
+    exp2: &[u16; 256],
+    out: &mut [i8],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { attend_head_avx2(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out) };
+    }
+    attend_head_body(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn attend_head_avx2(
+    q_raw: &[i8],
+    pos: usize,
+    cache: &KvCache,
+    rope_cos: &[i16],
+    rope_sin: &[i16],
+    score_mult: i32,
+    sink_key: Option<&[i8; HEAD_DIM]>,
+    exp2: &[u16; 256],
+    out: &mut [i8],
+) {
+    attend_head_body(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn attend_head_body(
     q_raw: &[i8],
     pos: usize,
     cache: &KvCache,

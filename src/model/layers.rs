@@ -25,19 +25,46 @@ pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
 
 /// Exact dot product of two i8 vectors.
 /// Width: each product is at most 2^14 in magnitude; the model loader bounds
-/// every input width below 2^17, so the i32 sum cannot overflow.
-#[inline]
+/// every input width below 2^17, so the i32 sum cannot overflow and the
+/// wrapping add is exact (it keeps the loop vectorisable with overflow checks on).
+#[inline(always)]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc: i32 = 0;
     for (&x, &y) in a.iter().zip(b) {
-        acc += i32::from(x) * i32::from(y);
+        acc = acc.wrapping_add(i32::from(x) * i32::from(y));
     }
     acc
 }
 
 /// Linear, spec §5: `y[o] = Σ_i x[i]·W[o][i]` with W row-major [out, in].
+///
+/// The body is one portable loop ([`linear_portable`]); on x86-64 CPUs with
+/// AVX2 the same source is compiled a second time with AVX2 enabled and
+/// chosen at run time. Both compute the exact integer sums, so they agree
+/// bit for bit (tested against each other).
 pub fn linear(x: &[i8], w: &[i8], out: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { linear_avx2(x, w, out) };
+    }
+    linear_portable(x, w, out)
+}
+
+/// The reference loop of [`linear`], compiled for the baseline target.
+pub fn linear_portable(x: &[i8], w: &[i8], out: &mut [i32]) {
+    linear_body(x, w, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn linear_avx2(x: &[i8], w: &[i8], out: &mut [i32]) {
+    linear_body(x, w, out)
+}
+
+#[inline(always)]
+fn linear_body(x: &[i8], w: &[i8], out: &mut [i32]) {
     let n_in = x.len();
     debug_assert_eq!(w.len(), n_in * out.len());
     for (o, row) in out.iter_mut().zip(w.chunks_exact(n_in)) {

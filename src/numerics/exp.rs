@@ -7,22 +7,26 @@ pub const ATTN_COEF_Q24: u32 = 378_194;
 /// `exp(d; coef)` of spec §6: `65535 · 2^(-|d|·coef/2^24)` in Q16, from the
 /// model's exp2 table `exp2` (spec §2, `lut.exp2`).
 ///
-/// The argument is a difference of two i32 values and is taken as i64 so that
-/// it is exact for every pair of i32 scores; the spec only ever calls it with
-/// `d <= 0`, and `d >= 0` returns 65535.
+/// The argument is an i32 difference `ℓ − M` (or `m − score`). Callers form
+/// it with a *wrapping* i32 subtraction, as the primary reference does: the
+/// spec is silent on spreads beyond 2^31, and upstream's frequency tables for
+/// logits spanning i32::MIN..i32::MAX (golden `cumfreqs_release.jsonl`,
+/// `one_i32max_others_i32min`) are those of the wrapped difference. Real
+/// model logits and scores never come near that (|ℓ| < 2^23). `d >= 0`
+/// returns 65535.
 ///
-/// Widths: `n = -d <= 2^32`, `n·coef < 2^64` (coef < 2^32) — computed in u128
-/// to stay exact for the whole i64 range; `t = ⌊(n·coef + 2^23) / 2^24⌋`,
+/// Widths: `n = |d| <= 2^31`, `n·coef < 2^63` (u64);
+/// `t = ⌊(n·coef + 2^23) / 2^24⌋`,
 /// `ip = t >> 8`, `fr = t & 255`; `ip >= 31` returns 1; otherwise
 /// `base = 65536 >> ip` and the result is
 /// `clamp(⌊(base·E[fr] + 32768) / 65536⌋, 1, 65535)` (`base·E < 2^33`, u64).
 #[inline]
-pub fn exp_q16(d: i64, coef_q24: u32, exp2: &[u16; 256]) -> u32 {
+pub fn exp_q16(d: i32, coef_q24: u32, exp2: &[u16; 256]) -> u32 {
     if d >= 0 {
         return 65535;
     }
-    let n = u128::from(d.unsigned_abs());
-    let t = (n * u128::from(coef_q24) + (1 << 23)) >> 24;
+    let n = u64::from(d.unsigned_abs());
+    let t = (n * u64::from(coef_q24) + (1 << 23)) >> 24;
     let ip = t >> 8;
     if ip >= 31 {
         return 1;
@@ -35,17 +39,13 @@ pub fn exp_q16(d: i64, coef_q24: u32, exp2: &[u16; 256]) -> u32 {
 
 /// Upstream helper `exp_q16_from_neg_fixed` (not used by the model; kept so
 /// the golden kernel vectors of it can be checked): the input is already the
-/// Q8 exponent `t` of [`exp_q16`]. `t <= 0` gives 65535; `ip = t >> 8 >= 16`
-/// gives 0; otherwise `⌊(base·E[fr] + 32768) / 65536⌋` with no clamp.
-pub fn exp_q16_from_neg_fixed(t: i64, exp2: &[u16; 256]) -> u32 {
+/// Q8 exponent `t` of [`exp_q16`]. `t <= 0` gives 65535; otherwise
+/// `E[t & 255] >> (t >> 8)` (floor), which is 0 from `t >> 8 >= 16` on.
+pub fn exp_q16_from_neg_fixed(t: i32, exp2: &[u16; 256]) -> u32 {
     if t <= 0 {
         return 65535;
     }
-    let ip = t >> 8;
-    if ip >= 16 {
-        return 0;
-    }
+    let ip = (t >> 8) as u32;
     let fr = (t & 255) as usize;
-    let base = 65536u64 >> ip;
-    ((base * u64::from(exp2[fr]) + 32768) >> 16) as u32
+    u32::from(exp2[fr]).checked_shr(ip).unwrap_or(0)
 }

@@ -1,0 +1,73 @@
+//! `czip bench`: throughput in tokens per second and peak memory.
+//! A measurement, not a test: it asserts only that the round trip is exact.
+
+use std::time::{Duration, Instant};
+
+use czip::pipeline::{self, level_to_chunk_log2, CompressOptions};
+
+use crate::cli::{in_pool, load_model, BenchArgs};
+use crate::io::read_input;
+
+fn best_of<T>(n: u32, mut f: impl FnMut() -> T) -> (T, Duration) {
+    let mut best: Option<(T, Duration)> = None;
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = f();
+        let el = t.elapsed();
+        if best.as_ref().is_none_or(|(_, b)| el < *b) {
+            best = Some((r, el));
+        }
+    }
+    best.expect("repeat >= 1")
+}
+
+/// Peak resident set size (VmHWM) in bytes, where /proc reports it.
+fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub fn run(a: &BenchArgs) -> Result<(), String> {
+    let model = load_model(&a.model.model)?;
+    let threads = a.threads.threads.map(usize::from).unwrap_or_else(rayon::current_num_threads);
+    let opts = CompressOptions { chunk_log2: a.level.and_then(level_to_chunk_log2), ..Default::default() };
+    let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
+    println!("model {} · chunk {} tokens · {} thread(s) · best of {}", a.model.model.display(), 1u32 << k, threads, a.repeat);
+    println!("{:<28} {:>8} {:>9} {:>12} {:>12} {:>8}", "file", "tokens", "bytes out", "compress", "decompress", "ratio");
+    let (mut tok_sum, mut c_sum, mut d_sum) = (0u64, 0f64, 0f64);
+    for f in &a.files {
+        let text = read_input(f)?;
+        let s = std::str::from_utf8(&text).map_err(|_| format!("{}: not UTF-8", f.display()))?;
+        let tokens = model.tokenizer().encode(s).map_err(|e| e.to_string())?.len() as u64;
+        let (packed, ct) = in_pool(&a.threads, || best_of(a.repeat, || pipeline::compress(&model, &text, &opts, None)))?;
+        let packed = packed.map_err(|e| format!("{}: {e}", f.display()))?;
+        let (back, dt) = in_pool(&a.threads, || best_of(a.repeat, || pipeline::decompress(&model, &packed, None)))?;
+        let back = back.map_err(|e| format!("{}: {e}", f.display()))?;
+        if back != text {
+            return Err(format!("{}: round trip differs", f.display()));
+        }
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        println!(
+            "{:<28} {:>8} {:>9} {:>8.0} t/s {:>8.0} t/s {:>8.4}",
+            name,
+            tokens,
+            packed.len(),
+            tokens as f64 / ct.as_secs_f64(),
+            tokens as f64 / dt.as_secs_f64(),
+            packed.len() as f64 / text.len().max(1) as f64
+        );
+        tok_sum += tokens;
+        c_sum += ct.as_secs_f64();
+        d_sum += dt.as_secs_f64();
+    }
+    if a.files.len() > 1 {
+        println!("{:<28} {:>8} {:>9} {:>8.0} t/s {:>8.0} t/s", "total", tok_sum, "", tok_sum as f64 / c_sum, tok_sum as f64 / d_sum);
+    }
+    match peak_rss() {
+        Some(b) => println!("peak memory {:.1} MiB (model file {:.1} MiB)", b as f64 / 1048576.0, model.file_len() as f64 / 1048576.0),
+        None => println!("peak memory: not available on this platform"),
+    }
+    Ok(())
+}

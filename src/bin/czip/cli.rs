@@ -1,0 +1,206 @@
+//! Arguments and the compress / decompress / test commands.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use czip::container::OuterCodec;
+use czip::pipeline::{self, level_to_chunk_log2, CompressOptions};
+use czip::Model;
+
+use crate::io::{read_input, write_output};
+use crate::progress::with_progress;
+
+#[derive(Parser)]
+#[command(
+    name = "czip",
+    version,
+    about = "CZIP v1 reference engine: bit-exact neural text compression",
+    long_about = "CZIP v1 reference engine.\n\n\
+A one-layer int8 transformer predicts each token, an integer softmax turns its logits into a \
+frequency table and a 32-bit arithmetic coder codes chunks of 64..1024 tokens; the result is a \
+CZIPv1 file (16-byte header + brotli or zstd payload). Every step is integer arithmetic, so every \
+conforming implementation produces the same bits.\n\n\
+Examples:\n  czip compress -m ../shared/models/v001_eng.czm -L 3 -i book.txt -o book.czip\n  \
+czip decompress -m ../shared/models/v001_eng.czm -i book.czip -o book.txt\n  \
+czip test -m ../shared/models/v001_eng.czm *.czip\n  czip inspect book.czip --json\n\n\
+Exit status: 0 success, 1 bad input or data (one line on stderr), 2 usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Compress UTF-8 text into a CZIPv1 file.
+    Compress(CompressArgs),
+    /// Decompress a CZIPv1 file back to the exact original text.
+    Decompress(DecompressArgs),
+    /// Decode and verify files (length, UTF-8) without writing anything.
+    Test(TestArgs),
+    /// Show a file's headers, chunk table, token count, ratio and payload SHA-256.
+    Inspect(InspectArgs),
+    /// Measure compress and decompress speed (tokens/s) and peak memory. Not a test.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct ModelArg {
+    /// Model file (`.czm`), e.g. ../shared/models/v001_eng.czm.
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ThreadsArg {
+    /// Worker threads (default: all cores). Output never depends on this.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+}
+
+#[derive(Args)]
+pub struct CompressArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Level 1..5 = 64, 128, 256, 512, 1024-token chunks. Default: the model's full capacity.
+    #[arg(short = 'L', long = "level", value_name = "1..5", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub level: Option<u8>,
+    /// Outer codec of the payload.
+    #[arg(short = 'c', long = "codec", default_value = "brotli", value_parser = ["brotli", "zstd"])]
+    pub codec: String,
+    /// Write this model_id_hash (8 hex digits) instead of the model's content hash
+    /// (upstream wrote 271bf17f for v001 and 875b46ff for v000).
+    #[arg(long = "model-id-hash", value_name = "HEX", value_parser = parse_hex_u32)]
+    pub model_id_hash: Option<u32>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Input text (`-` = stdin).
+    #[arg(short = 'i', long = "input", value_name = "IN")]
+    pub input: PathBuf,
+    /// Output file (`-` = stdout).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+#[derive(Args)]
+pub struct DecompressArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Input CZIPv1 file (`-` = stdin).
+    #[arg(short = 'i', long = "input", value_name = "IN")]
+    pub input: PathBuf,
+    /// Output text (`-` = stdout).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Files to verify.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The CZIPv1 file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Also check K against this model's capacity and model_id_hash against its content hash.
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Level 1..5 (default: the model's full capacity).
+    #[arg(short = 'L', long = "level", value_name = "1..5", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub level: Option<u8>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Timed repetitions of each direction (the best is reported).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Text files to compress and decompress.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+fn parse_hex_u32(s: &str) -> Result<u32, String> {
+    let t = s.trim_start_matches("0x");
+    if t.is_empty() || t.len() > 8 {
+        return Err(format!("{s:?}: expected 1 to 8 hex digits"));
+    }
+    u32::from_str_radix(t, 16).map_err(|_| format!("{s:?}: expected hex digits"))
+}
+
+pub fn load_model(path: &Path) -> Result<Model, String> {
+    Model::open(path).map_err(|e| e.to_string())
+}
+
+/// Runs `f` on a rayon pool with the requested thread count.
+pub fn in_pool<T: Send>(threads: &ThreadsArg, f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads.threads {
+        b = b.num_threads(usize::from(n));
+    }
+    let pool = b.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
+    Ok(pool.install(f))
+}
+
+pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
+    let model = load_model(&a.model.model)?;
+    let text = read_input(&a.input)?;
+    let opts = CompressOptions {
+        chunk_log2: a.level.and_then(level_to_chunk_log2),
+        codec: a.codec.parse::<OuterCodec>().map_err(|e| e.to_string())?,
+        model_id_hash: a.model_id_hash,
+    };
+    let out = in_pool(&a.threads, || {
+        with_progress("compress", None, |p| pipeline::compress(&model, &text, &opts, Some(p)))
+    })?
+    .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    write_output(&a.output, &out)
+}
+
+pub fn run_decompress(a: &DecompressArgs) -> Result<(), String> {
+    let model = load_model(&a.model.model)?;
+    let data = read_input(&a.input)?;
+    let text = in_pool(&a.threads, || {
+        with_progress("decompress", None, |p| pipeline::decompress(&model, &data, Some(p)))
+    })?
+    .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    write_output(&a.output, &text)
+}
+
+pub fn run_test(a: &TestArgs) -> Result<(), String> {
+    let model = load_model(&a.model.model)?;
+    let mut failed = 0usize;
+    for f in &a.files {
+        let res = read_input(f).and_then(|data| {
+            in_pool(&a.threads, || pipeline::decompress(&model, &data, None))?.map_err(|e| e.to_string())
+        });
+        match res {
+            Ok(text) => println!("{}: OK ({} bytes)", f.display(), text.len()),
+            Err(e) => {
+                failed += 1;
+                println!("{}: FAILED: {e}", f.display());
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} files failed verification", a.files.len()));
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Text → CZIPv1 file (spec §8, §9).
+
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+
+use super::{ChunkCoder, Progress, MIN_CHUNK_LOG2};
+use crate::container::{write_file, OuterCodec, WriteParams};
+use crate::error::Error;
+use crate::Model;
+
+/// How to compress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressOptions {
+    /// k of K = 2^k tokens per chunk; `None` = the model's full capacity.
+    pub chunk_log2: Option<u8>,
+    pub codec: OuterCodec,
+    /// `None` = the model's content hash ([`Model::content_hash`]).
+    pub model_id_hash: Option<u32>,
+}
+
+impl Default for CompressOptions {
+    fn default() -> Self {
+        CompressOptions { chunk_log2: None, codec: OuterCodec::Brotli, model_id_hash: None }
+    }
+}
+
+/// Compresses `text` (which must be UTF-8) into a complete CZIPv1 file.
+/// Chunks are coded in parallel on the current rayon pool; the result does
+/// not depend on the thread count. `progress`, when given, is advanced by
+/// each chunk's token count as it completes.
+pub fn compress(
+    model: &Model,
+    text: &[u8],
+    opts: &CompressOptions,
+    progress: Option<&Progress>,
+) -> Result<Vec<u8>, Error> {
+    let cfg = model.config();
+    let k = opts.chunk_log2.unwrap_or(cfg.max_chunk_log2);
+    if !(MIN_CHUNK_LOG2..=cfg.max_chunk_log2).contains(&k) {
+        return Err(Error::ChunkLengthUnsupported { log2: k, max_log2: cfg.max_chunk_log2, rope_rows: cfg.rope_rows });
+    }
+    let uncompressed_len =
+        u32::try_from(text.len()).map_err(|_| Error::InputTooLarge { len: text.len() as u64 })?;
+    let text = std::str::from_utf8(text).map_err(|e| Error::InputNotUtf8 { valid_up_to: e.valid_up_to() })?;
+    let tokens = model.tokenizer().encode(text)?;
+    let chunk_len = 1usize << k;
+
+    let chunks: Vec<Vec<u8>> = tokens
+        .par_chunks(chunk_len)
+        .enumerate()
+        .map_init(
+            || ChunkCoder::new(model, chunk_len),
+            |coder, (index, chunk)| {
+                let bytes = coder
+                    .encode(chunk)
+                    .map_err(|(position, detail)| Error::Chunk { chunk: index, position, detail })?;
+                if let Some(p) = progress {
+                    p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Ok(bytes)
+            },
+        )
+        .collect::<Result<_, Error>>()?;
+
+    let last_chunk_tokens = match tokens.len() % chunk_len {
+        0 => chunk_len,
+        r => r,
+    } as u16;
+    let params = WriteParams {
+        codec: opts.codec,
+        model_id_hash: opts.model_id_hash.unwrap_or_else(|| model.content_hash()),
+        chunk_log2: k,
+        uncompressed_len,
+        last_chunk_tokens,
+    };
+    Ok(write_file(&params, &chunks)?)
+}

@@ -1,0 +1,78 @@
+//! CZIPv1 file → text (spec §8.4, §9), validating everything the reader
+//! cannot check alone: decoded length and UTF-8.
+
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+
+use super::{ChunkCoder, Progress};
+use crate::container::{read_file, CzipFile, ReadLimits};
+use crate::error::{ChunkFailure, Error};
+use crate::Model;
+
+/// Decodes every chunk's tokens (in chunk order) from a parsed file.
+pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
+    let k = file.chunk_tokens();
+    (0..file.chunk_count())
+        .into_par_iter()
+        .map_init(
+            || ChunkCoder::new(model, k),
+            |coder, i| {
+                let n = file.tokens_in_chunk(i);
+                let mut out = Vec::with_capacity(n);
+                coder
+                    .decode(file.chunk(i), n, &mut out)
+                    .map_err(|(position, detail)| Error::Chunk { chunk: i, position, detail })?;
+                if let Some(p) = progress {
+                    p.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Ok(out)
+            },
+        )
+        .collect()
+}
+
+/// Decompresses a complete CZIPv1 file. Fails (never returns wrong text) when
+/// the file is malformed, when the decoded length differs from
+/// `uncompressed_len`, or when the decoded bytes are not UTF-8.
+pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+    let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
+    let file = read_file(bytes, &limits)?;
+    let chunks = decode_tokens(model, &file, progress)?;
+    let expected = u64::from(file.outer.uncompressed_len);
+    let mut text = Vec::with_capacity(file.outer.uncompressed_len as usize);
+    for (i, toks) in chunks.iter().enumerate() {
+        model.tokenizer().decode_into(toks, &mut text).map_err(|e| Error::Chunk {
+            chunk: i,
+            position: 0,
+            detail: ChunkFailure::Token(e.to_string()),
+        })?;
+        if text.len() as u64 > expected {
+            break;
+        }
+    }
+    let hint = wrong_model_hint(model, &file);
+    if text.len() as u64 != expected {
+        return Err(Error::DecodedLengthMismatch { expected, decoded: text.len() as u64, hint });
+    }
+    if let Err(e) = std::str::from_utf8(&text) {
+        return Err(Error::DecodedNotUtf8 { valid_up_to: e.valid_up_to(), hint });
+    }
+    Ok(text)
+}
+
+/// Upstream writes MD5(model path as typed) for these models; we write the
+/// MD5 of the content. A hash that matches neither suggests the wrong model.
+const KNOWN_UPSTREAM_PATH_HASHES: [u32; 2] = [0x271b_f17f, 0x875b_46ff];
+
+fn wrong_model_hint(model: &Model, file: &CzipFile) -> String {
+    let stored = file.inner.model_id_hash;
+    if stored == model.content_hash() || KNOWN_UPSTREAM_PATH_HASHES.contains(&stored) {
+        String::new()
+    } else {
+        format!(
+            " (the file's model_id_hash {stored:08x} matches neither this model's content hash {:08x} nor a known upstream path hash: was it written with another model?)",
+            model.content_hash()
+        )
+    }
+}
