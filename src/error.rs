@@ -22,8 +22,9 @@ pub enum Error {
     InputTooLarge { len: u64 },
     /// Requested chunk length 2^k is outside 6..=12 or above the model's capacity.
     ChunkLengthUnsupported { log2: u8, max_log2: u8, rope_rows: usize },
-    /// A chunk failed to code or decode.
-    Chunk { chunk: usize, position: usize, detail: ChunkFailure },
+    /// A chunk failed to code or decode; `hint` (possibly empty) says whether
+    /// the file's `model_id_hash` suggests another model.
+    Chunk { chunk: usize, position: usize, detail: ChunkFailure, hint: String },
     /// The decoded text's length differs from `uncompressed_len`.
     DecodedLengthMismatch { expected: u64, decoded: u64, hint: String },
     /// The decoded bytes are not UTF-8.
@@ -68,8 +69,8 @@ impl fmt::Display for Error {
                 f,
                 "chunk length 2^{log2}: expected 2^6..=2^{max_log2} (the model's RoPE tables have {rope_rows} rows)"
             ),
-            Error::Chunk { chunk, position, detail } => {
-                write!(f, "chunk {chunk}, token position {position}: {detail}")
+            Error::Chunk { chunk, position, detail, hint } => {
+                write!(f, "chunk {chunk}, token position {position}: {detail}{hint}")
             }
             Error::DecodedLengthMismatch { expected, decoded, hint } => {
                 write!(f, "uncompressed_len: header says {expected} bytes, decoding gave {decoded}{hint}")

@@ -54,7 +54,7 @@ pub fn compress(
             |coder, (index, chunk)| {
                 let bytes = coder
                     .encode(chunk)
-                    .map_err(|(position, detail)| Error::Chunk { chunk: index, position, detail })?;
+                    .map_err(|(position, detail)| Error::Chunk { chunk: index, position, detail, hint: String::new() })?;
                 if let Some(p) = progress {
                     p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 }

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
+use super::model_check::wrong_model_hint;
 use super::{ChunkCoder, Progress};
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::error::{ChunkFailure, Error};
@@ -22,7 +23,7 @@ pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>
                 let mut out = Vec::with_capacity(n);
                 coder
                     .decode(file.chunk(i), n, &mut out)
-                    .map_err(|(position, detail)| Error::Chunk { chunk: i, position, detail })?;
+                    .map_err(|(position, detail)| Error::Chunk { chunk: i, position, detail, hint: String::new() })?;
                 if let Some(p) = progress {
                     p.fetch_add(n as u64, Ordering::Relaxed);
                 }
@@ -38,7 +39,11 @@ pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>
 pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
     let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
     let file = read_file(bytes, &limits)?;
-    let chunks = decode_tokens(model, &file, progress)?;
+    let hint = wrong_model_hint(model, &file);
+    let chunks = decode_tokens(model, &file, progress).map_err(|e| match e {
+        Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint: hint.clone() },
+        other => other,
+    })?;
     let expected = u64::from(file.outer.uncompressed_len);
     let mut text = Vec::with_capacity(file.outer.uncompressed_len as usize);
     for (i, toks) in chunks.iter().enumerate() {
@@ -46,12 +51,12 @@ pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> R
             chunk: i,
             position: 0,
             detail: ChunkFailure::Token(e.to_string()),
+            hint: hint.clone(),
         })?;
         if text.len() as u64 > expected {
             break;
         }
     }
-    let hint = wrong_model_hint(model, &file);
     if text.len() as u64 != expected {
         return Err(Error::DecodedLengthMismatch { expected, decoded: text.len() as u64, hint });
     }
@@ -59,20 +64,4 @@ pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> R
         return Err(Error::DecodedNotUtf8 { valid_up_to: e.valid_up_to(), hint });
     }
     Ok(text)
-}
-
-/// Upstream writes MD5(model path as typed) for these models; we write the
-/// MD5 of the content. A hash that matches neither suggests the wrong model.
-const KNOWN_UPSTREAM_PATH_HASHES: [u32; 2] = [0x271b_f17f, 0x875b_46ff];
-
-fn wrong_model_hint(model: &Model, file: &CzipFile) -> String {
-    let stored = file.inner.model_id_hash;
-    if stored == model.content_hash() || KNOWN_UPSTREAM_PATH_HASHES.contains(&stored) {
-        String::new()
-    } else {
-        format!(
-            " (the file's model_id_hash {stored:08x} matches neither this model's content hash {:08x} nor a known upstream path hash: was it written with another model?)",
-            model.content_hash()
-        )
-    }
 }

@@ -10,6 +10,7 @@
 mod chunk;
 mod compress;
 mod decompress;
+mod model_check;
 
 pub use chunk::ChunkCoder;
 pub use compress::{compress, CompressOptions};
