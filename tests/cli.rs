@@ -266,3 +266,28 @@ fn malformed_models_are_rejected_naming_the_tensor() {
         assert_rejected(&o, needle);
     }
 }
+
+// ---- Snapshots of what a user reads -----------------------------------------
+
+#[test]
+fn help_texts() {
+    for args in [&["--help"][..], &["compress", "--help"], &["decompress", "--help"], &["inspect", "--help"]] {
+        let o = czip(args);
+        assert!(o.status.success());
+        let name = if args.len() == 1 { "czip" } else { args[0] };
+        insta::assert_snapshot!(format!("help_{name}"), String::from_utf8_lossy(&o.stdout));
+    }
+}
+
+#[test]
+fn inspect_of_an_upstream_file() {
+    let Some(e) = env() else { return };
+    let golden = e.corpus.parent().unwrap().join("files/v001/L2/zstd/edge_tok129.txt.czip");
+    let o = czip(&["inspect", s(&golden), "-m", s(&e.v001)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).replace(s(&golden), "<file>");
+    insta::assert_snapshot!("inspect_text", text);
+    let o = czip(&["inspect", s(&golden), "--json"]);
+    let json = String::from_utf8_lossy(&o.stdout).replace(s(&golden), "<file>");
+    insta::assert_snapshot!("inspect_json", json);
+}
