@@ -19,6 +19,7 @@
 //! and files come back as errors that name the field.
 
 pub mod coder;
+pub mod conformance;
 pub mod container;
 pub mod error;
 pub mod freq_table;

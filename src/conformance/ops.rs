@@ -1,0 +1,463 @@
+//! The operation catalogue, answered by the built-in engine. This is what
+//! `czip-conformance run --impl rust` calls in process and what
+//! `czip-conformance serve` answers over the adapter protocol; every op and
+//! its arguments are documented in `vectors/README.md`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::case::{array, as_array, as_int, hex, int, unhex, Dtype};
+use crate::coder::{Decoder, Encoder};
+use crate::container::{OuterCodec, ReadLimits};
+use crate::freq_table::build_cumfreqs;
+use crate::model::attention::{attend_head, KvCache};
+use crate::model::layers::{linear, reglu, requantize, rmsnorm, rope};
+use crate::model::{ForwardState, Requant};
+use crate::numerics as n;
+use crate::pipeline::{compress, decompress, level_to_chunk_log2, ChunkCoder, CompressOptions};
+use crate::tables::{check_tables, exp2_table, rope_tables};
+use crate::Model;
+
+/// How an implementation answered one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Result(Value),
+    Error(String),
+    Unsupported(String),
+}
+
+/// Where models and texts named by cases are found; loaded models are cached.
+pub struct Context {
+    pub models_dir: PathBuf,
+    pub vectors_dir: PathBuf,
+    pub corpus_dir: PathBuf,
+    models: HashMap<String, Arc<Model>>,
+}
+
+/// Every feature the built-in engine supports.
+pub const ALL_FEATURES: &[&str] =
+    &["core", "layers", "model_ops", "trace", "coder_ops", "chunk_ops", "file_ops", "levels", "sink_key", "multi_layer", "synthetic"];
+
+impl Context {
+    pub fn new(models_dir: PathBuf, vectors_dir: PathBuf, corpus_dir: PathBuf) -> Self {
+        Context { models_dir, vectors_dir, corpus_dir, models: HashMap::new() }
+    }
+
+    /// `v000` / `v001` (published, from the models dir) or
+    /// `synthetic/NAME` (from `vectors/models/NAME.czm`).
+    pub fn model_path(&self, name: &str) -> Result<PathBuf, String> {
+        match name {
+            "v000" | "v001" => Ok(self.models_dir.join(format!("{name}_eng.czm"))),
+            s => match s.strip_prefix("synthetic/") {
+                Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    Ok(self.vectors_dir.join("models").join(format!("{n}.czm")))
+                }
+                _ => Err(format!("unknown model {name:?} (expected v000, v001 or synthetic/NAME)")),
+            },
+        }
+    }
+
+    pub fn model(&mut self, name: &str) -> Result<Arc<Model>, String> {
+        if let Some(m) = self.models.get(name) {
+            return Ok(m.clone());
+        }
+        let path = self.model_path(name)?;
+        if !path.exists() {
+            return Err(format!("model {name} not found at {} (set --models-dir / CZIP_MODELS_DIR)", path.display()));
+        }
+        let m = Arc::new(Model::open(&path).map_err(|e| e.to_string())?);
+        self.models.insert(name.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// Bytes of a text argument: `{"hex": …}` or `{"corpus": NAME, "sha256": …}`.
+    pub fn text(&self, v: &Value) -> Result<Vec<u8>, String> {
+        if let Some(h) = v.get("hex").and_then(Value::as_str) {
+            return unhex(h).ok_or_else(|| "text.hex: not hex".to_string());
+        }
+        let name = v.get("corpus").and_then(Value::as_str).ok_or("text: expected {hex} or {corpus}")?;
+        if name.contains('/') || name.contains("..") {
+            return Err(format!("text.corpus: {name:?} must be a bare file name"));
+        }
+        let path = self.corpus_dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read corpus text {}: {e}", path.display()))?;
+        if let Some(want) = v.get("sha256").and_then(Value::as_str) {
+            let got = super::case::sha256_hex(&bytes);
+            if got != want {
+                return Err(format!("corpus text {name} has SHA-256 {got}, the case expects {want}: not the same corpus"));
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+type OpResult = Result<Value, String>;
+
+fn arg<'a>(args: &'a Value, key: &str) -> Result<&'a Value, String> {
+    args.get(key).ok_or_else(|| format!("missing argument {key:?}"))
+}
+
+fn int_arg<T: TryFrom<i128>>(args: &Value, key: &str) -> Result<T, String> {
+    let v = as_int(arg(args, key)?).ok_or_else(|| format!("argument {key:?}: expected an integer"))?;
+    T::try_from(v).map_err(|_| format!("argument {key:?}: {v} out of range"))
+}
+
+fn vec_arg<T: TryFrom<i64>>(args: &Value, key: &str) -> Result<Vec<T>, String> {
+    let xs = as_array(arg(args, key)?).ok_or_else(|| format!("argument {key:?}: expected an integer array"))?;
+    xs.into_iter().map(|x| T::try_from(x).map_err(|_| format!("argument {key:?}: element {x} out of range"))).collect()
+}
+
+fn vals<T: Copy + Into<i64>>(xs: &[T]) -> Vec<i64> {
+    xs.iter().map(|&x| x.into()).collect()
+}
+
+fn result(v: impl Into<i128>) -> OpResult {
+    Ok(json!({ "result": int(v) }))
+}
+
+/// Answers one request with the built-in engine.
+pub fn reference(ctx: &mut Context, op: &str, args: &Value) -> Outcome {
+    match dispatch(ctx, op, args) {
+        Ok(Some(v)) => Outcome::Result(v),
+        Ok(None) => Outcome::Unsupported(format!("unknown op {op:?}")),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+fn dispatch(ctx: &mut Context, op: &str, a: &Value) -> Result<Option<Value>, String> {
+    let v = match op {
+        // §1 primitives
+        "sra_rne_tte_s32" => result(n::sra_rne_tte_s32(int_arg(a, "v")?, shift(a, 31)?)),
+        "sra_rne_tte_s64_to_s32" => result(n::sra_rne_tte_s64_to_s32(int_arg(a, "v")?, shift(a, 63)?)),
+        "udiv_rne_tte_u32" => result(n::udiv_rne_tte_u32(int_arg(a, "n")?, int_arg(a, "d")?)),
+        "div_rne_tte_s32" => {
+            let (num, d): (i32, i32) = (int_arg(a, "n")?, int_arg(a, "d")?);
+            if num == i32::MIN && d == -1 {
+                return Err("div_rne_tte_s32(i32::MIN, -1) is outside the spec's domain".into());
+            }
+            result(n::div_rne_tte_s32(num, d))
+        }
+        "div_rne_tte_s64_to_s32" => result(n::div_rne_tte_s64_to_s32(int_arg(a, "n")?, int_arg(a, "d")?)),
+        "isqrt32" => result(n::isqrt32_restoring(int_arg(a, "x")?)),
+        "clamp_i8" => result(n::clamp_i8(int_arg(a, "x")?)),
+        "argmax" => {
+            let xs: Vec<i32> = vec_arg(a, "xs")?;
+            result(n::argmax(&xs).ok_or("argmax of an empty array")? as i64)
+        }
+        // §2 tables
+        "exp2_table" => Ok(json!({ "table": array(&vals(&exp2_table()), Dtype::I32) })),
+        "rope_table" => {
+            let rows: usize = int_arg(a, "rows")?;
+            if rows > 1 << 16 {
+                return Err("rope_table: at most 65536 rows".into());
+            }
+            let (c, s) = rope_tables(rows, int_arg(a, "theta_q16")?);
+            Ok(json!({ "cos": array(&vals(&c), Dtype::I16), "sin": array(&vals(&s), Dtype::I16) }))
+        }
+        "model_tables" => {
+            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+            let bad = check_tables(m.exp2(), m.rope_cos(), m.rope_sin(), m.config().rope_theta_q16);
+            Ok(json!({
+                "exp2": array(&vals(m.exp2()), Dtype::I32),
+                "rope_rows": m.config().rope_rows,
+                "rope_cos": super::case::array_digest(&vals(m.rope_cos()), Dtype::I32),
+                "rope_sin": super::case::array_digest(&vals(m.rope_sin()), Dtype::I32),
+                "formula_mismatches": bad.len(),
+            }))
+        }
+        // §6 exp
+        "exp_q16" => result(n::exp_q16(int_arg(a, "d")?, int_arg(a, "coef_q24")?, &exp2_table())),
+        // §5 layers
+        "requantize" => {
+            let x: Vec<i32> = vec_arg(a, "x")?;
+            let mut y = vec![0i8; x.len()];
+            requantize(&x, Requant { mult: int_arg(a, "mult")?, shift: int_arg(a, "shift")? }, &mut y);
+            Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
+        }
+        "linear" => {
+            let (x, w): (Vec<i8>, Vec<i8>) = (vec_arg(a, "x")?, vec_arg(a, "w")?);
+            let n_out: usize = int_arg(a, "n_out")?;
+            if x.is_empty() || w.len() != x.len() * n_out || x.len() > 131_071 {
+                return Err(format!("linear: w has {} elements, expected n_out·len(x) = {}", w.len(), x.len() * n_out));
+            }
+            let mut y = vec![0i32; n_out];
+            linear(&x, &w, &mut y);
+            Ok(json!({ "y": array(&vals(&y), Dtype::I32) }))
+        }
+        "rmsnorm" => {
+            let (x, w): (Vec<i8>, Vec<i8>) = (vec_arg(a, "x")?, vec_arg(a, "w")?);
+            if x.len() != w.len() || x.is_empty() || x.len() > 131_071 {
+                return Err("rmsnorm: x and w must have the same non-zero length".into());
+            }
+            let mut y = vec![0i8; x.len()];
+            rmsnorm(&x, &w, &mut y);
+            Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
+        }
+        "reglu" => {
+            let (g, u): (Vec<i8>, Vec<i8>) = (vec_arg(a, "gate")?, vec_arg(a, "up")?);
+            if g.len() != u.len() {
+                return Err("reglu: gate and up must have the same length".into());
+            }
+            let mut y = vec![0i8; g.len()];
+            reglu(&g, &u, &mut y);
+            Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
+        }
+        "rope" => {
+            let x: Vec<i8> = vec_arg(a, "x")?;
+            let (c, s): (Vec<i16>, Vec<i16>) = (vec_arg(a, "cos")?, vec_arg(a, "sin")?);
+            if x.len() != 64 || c.len() != 32 || s.len() != 32 {
+                return Err("rope: x has 64 elements, cos and sin 32".into());
+            }
+            let mut y = [0i8; 64];
+            rope(&x, &c, &s, a.get("query").and_then(Value::as_bool).unwrap_or(false), &mut y);
+            Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
+        }
+        "attention" => attention(a),
+        // §6 frequency table
+        "freq_table" => {
+            let logits: Vec<i32> = vec_arg(a, "logits")?;
+            let mut cum = vec![0u32; logits.len()];
+            build_cumfreqs(&logits, int_arg(a, "coef_q24")?, int_arg(a, "total")?, &exp2_table(), &mut cum)
+                .map_err(|e| e.to_string())?;
+            Ok(json!({ "cum": array(&vals(&cum), Dtype::U32) }))
+        }
+        // model steps
+        "model_logits" => model_logits(ctx, a),
+        "model_trace" => model_trace(ctx, a),
+        "tokenize" => {
+            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+            let text = ctx.text(arg(a, "text")?)?;
+            let s = std::str::from_utf8(&text).map_err(|_| "text is not UTF-8")?;
+            let toks = m.tokenizer().encode(s).map_err(|e| e.to_string())?;
+            Ok(json!({ "tokens": array(&vals(&toks), Dtype::U32) }))
+        }
+        // §7 coder
+        "coder_encode" => coder_encode(a),
+        "coder_decode" => coder_decode(a),
+        "chunk_encode" => {
+            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+            let toks: Vec<u32> = vec_arg(a, "tokens")?;
+            check_chunk_len(&m, toks.len())?;
+            let bytes = ChunkCoder::new(&m, toks.len().max(1)).encode(&toks).map_err(|(p, e)| format!("position {p}: {e}"))?;
+            Ok(json!({ "bytes_hex": hex(&bytes) }))
+        }
+        "chunk_decode" => {
+            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+            let bytes = unhex(arg(a, "bytes_hex")?.as_str().unwrap_or("x")).ok_or("bytes_hex: not hex")?;
+            let count: usize = int_arg(a, "n")?;
+            check_chunk_len(&m, count)?;
+            let mut toks = Vec::with_capacity(count);
+            ChunkCoder::new(&m, count.max(1)).decode(&bytes, count, &mut toks).map_err(|(p, e)| format!("position {p}: {e}"))?;
+            Ok(json!({ "tokens": array(&vals(&toks), Dtype::U32) }))
+        }
+        // §8–§9 files
+        "compress" => {
+            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+            let text = ctx.text(arg(a, "text")?)?;
+            let level = match a.get("level") {
+                None | Some(Value::Null) => None,
+                Some(l) => Some(as_int(l).and_then(|l| u8::try_from(l).ok()).and_then(level_to_chunk_log2).ok_or("level: expected 1..5 or null")?),
+            };
+            let codec: OuterCodec = a["codec"].as_str().unwrap_or("brotli").parse().map_err(|e| format!("{e}"))?;
+            let hash = match a.get("model_id_hash").and_then(Value::as_str) {
+                Some(h) => Some(u32::from_str_radix(h, 16).map_err(|_| "model_id_hash: expected 8 hex digits")?),
+                None => None,
+            };
+            let opts = CompressOptions { chunk_log2: level, codec, model_id_hash: hash };
+            let file = compress(&m, &text, &opts, None).map_err(|e| e.to_string())?;
+            Ok(json!({ "file_hex": hex(&file) }))
+        }
+        "decompress" => {
+            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+            let file = unhex(arg(a, "file_hex")?.as_str().unwrap_or("x")).ok_or("file_hex: not hex")?;
+            let text = decompress(&m, &file, None).map_err(|e| e.to_string())?;
+            Ok(json!({ "text_hex": hex(&text) }))
+        }
+        _ => return Ok(None),
+    };
+    v.map(Some)
+}
+
+fn shift(a: &Value, max: u32) -> Result<u32, String> {
+    let sh: u32 = int_arg(a, "sh")?;
+    if sh > max {
+        return Err(format!("sh = {sh} is outside the spec's domain 0..={max}"));
+    }
+    Ok(sh)
+}
+
+fn check_chunk_len(m: &Model, len: usize) -> Result<(), String> {
+    if len > m.config().rope_rows {
+        return Err(format!("{len} tokens exceed the model's chunk capacity {}", m.config().rope_rows));
+    }
+    Ok(())
+}
+
+/// Per-step cumulative tables: `tables` (one per step) or `cum` (the same for every step).
+fn tables_arg(a: &Value, steps: usize) -> Result<Vec<Vec<u32>>, String> {
+    if let Some(t) = a.get("tables").and_then(Value::as_array) {
+        let t: Vec<Vec<u32>> = t
+            .iter()
+            .map(|x| as_array(x).ok_or("tables: expected arrays")?.into_iter().map(|v| u32::try_from(v).map_err(|_| "tables: u32 values")).collect())
+            .collect::<Result<_, &str>>()?;
+        if t.len() != steps {
+            return Err(format!("tables: {} tables for {steps} steps", t.len()));
+        }
+        return Ok(t);
+    }
+    let cum: Vec<u32> = vec_arg(a, "cum")?;
+    Ok(vec![cum])
+}
+
+fn coder_encode(a: &Value) -> OpResult {
+    let symbols: Vec<usize> = vec_arg(a, "symbols")?;
+    let tables = tables_arg(a, symbols.len())?;
+    let mut enc = Encoder::new();
+    for (i, &s) in symbols.iter().enumerate() {
+        let t = if tables.len() == 1 { &tables[0] } else { &tables[i] };
+        enc.encode(t, s).map_err(|e| format!("symbol {i}: {e}"))?;
+    }
+    let pending = enc.pending();
+    let max_pending = enc.max_pending();
+    Ok(json!({ "bytes_hex": hex(&enc.finish()), "pending_at_finish": pending, "max_pending": max_pending }))
+}
+
+fn coder_decode(a: &Value) -> OpResult {
+    let count: usize = int_arg(a, "n")?;
+    let bytes = unhex(arg(a, "bytes_hex")?.as_str().unwrap_or("x")).ok_or("bytes_hex: not hex")?;
+    let tables = tables_arg(a, count)?;
+    let mut dec = Decoder::new(&bytes);
+    let mut out = Vec::with_capacity(count.min(1 << 20));
+    for i in 0..count {
+        let t = if tables.len() == 1 { &tables[0] } else { &tables[i] };
+        out.push(dec.decode(t).map_err(|e| format!("symbol {i}: {e}"))? as i64);
+    }
+    Ok(json!({ "symbols": array(&out, Dtype::U32) }))
+}
+
+/// One attention run (spec §5): a KV cache kept across `steps`, each step a
+/// full QKV vector (n_heads·64 + 128); `repeat` appends `count` copies of one
+/// more step. RoPE rows come from the formula with `rope_theta_q16` (equal to
+/// both published models' stored tables). `output`: "all" steps or "last".
+fn attention(a: &Value) -> OpResult {
+    let n_heads: usize = int_arg(a, "n_heads")?;
+    if n_heads == 0 || n_heads > 64 {
+        return Err("n_heads: 1..=64".into());
+    }
+    let mult: Vec<i32> = vec_arg(a, "score_mult")?;
+    if mult.len() != n_heads {
+        return Err("score_mult: one per head".into());
+    }
+    let sink: Option<[i8; 64]> = match a.get("sink_key") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(vec_arg::<i8>(a, "sink_key")?.try_into().map_err(|_| "sink_key: 64 elements")?),
+    };
+    let d = 64 * n_heads;
+    let mut steps: Vec<Vec<i8>> = Vec::new();
+    for s in arg(a, "steps")?.as_array().ok_or("steps: expected an array")? {
+        let row = as_array(s).ok_or("steps: integer arrays")?;
+        steps.push(row.into_iter().map(|x| i8::try_from(x).map_err(|_| "steps: i8 values")).collect::<Result<_, _>>()?);
+    }
+    let repeat = match a.get("repeat") {
+        Some(r) => Some((vec_arg::<i8>(r, "qkv")?, int_arg::<usize>(r, "count")?)),
+        None => None,
+    };
+    let total = steps.len() + repeat.as_ref().map_or(0, |r| r.1);
+    if total == 0 || total > 4096 || steps.iter().chain(repeat.iter().map(|r| &r.0)).any(|s| s.len() != d + 128) {
+        return Err(format!("steps: 1..=4096 QKV vectors of {} elements", d + 128));
+    }
+    let (cos, sin) = rope_tables(total, int_arg(a, "rope_theta_q16")?);
+    let e = exp2_table();
+    let last_only = a.get("output").and_then(Value::as_str) == Some("last");
+    let mut cache = KvCache::new(total);
+    let mut outs = Vec::new();
+    let mut y = vec![0i8; d];
+    for (p, qkv) in steps.iter().chain(std::iter::repeat_n(repeat.as_ref().map(|r| &r.0), repeat.as_ref().map_or(0, |r| r.1)).flatten()).enumerate() {
+        let mut k_rot = [0i8; 64];
+        rope(&qkv[d..d + 64], &cos[p * 32..p * 32 + 32], &sin[p * 32..p * 32 + 32], false, &mut k_rot);
+        cache.push(&k_rot, &qkv[d + 64..]);
+        for h in 0..n_heads {
+            attend_head(&qkv[h * 64..h * 64 + 64], p, &cache, &cos, &sin, mult[h], sink.as_ref(), &e, &mut y[h * 64..h * 64 + 64]);
+        }
+        if !last_only || p + 1 == total {
+            outs.push(array(&vals(&y), Dtype::I8));
+        }
+    }
+    Ok(json!({ "out": outs }))
+}
+
+fn model_and_tokens(ctx: &mut Context, a: &Value) -> Result<(Arc<Model>, Vec<u32>), String> {
+    let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+    let toks: Vec<u32> = vec_arg(a, "tokens")?;
+    check_chunk_len(&m, toks.len())?;
+    Ok((m, toks))
+}
+
+/// Logits and cumulative tables at the listed positions of one chunk:
+/// position i is fed `i == 0 ? BOS : tokens[i−1]`.
+fn model_logits(ctx: &mut Context, a: &Value) -> OpResult {
+    let (m, toks) = model_and_tokens(ctx, a)?;
+    let positions: Vec<usize> = vec_arg(a, "positions")?;
+    let last = positions.iter().copied().max().ok_or("positions: at least one")?;
+    if last > toks.len() {
+        return Err("positions: beyond the tokens".into());
+    }
+    let v = m.config().vocab_size;
+    let mut st = ForwardState::new(&m, last + 1);
+    let (mut logits, mut cum) = (vec![0i32; v], vec![0u32; v]);
+    let (mut out_l, mut out_c) = (Vec::new(), Vec::new());
+    for p in 0..=last {
+        let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
+        st.step(&m, prev, &mut logits).map_err(|e| e.to_string())?;
+        if positions.contains(&p) {
+            build_cumfreqs(&logits, m.coef_q24(), m.target_total(), m.exp2(), &mut cum).map_err(|e| e.to_string())?;
+            out_l.push(array(&vals(&logits), Dtype::I32));
+            out_c.push(array(&vals(&cum), Dtype::U32));
+        }
+    }
+    Ok(json!({ "logits": out_l, "cum": out_c }))
+}
+
+/// Every layer's intermediates at one position (for localising a divergence).
+fn model_trace(ctx: &mut Context, a: &Value) -> OpResult {
+    let (m, toks) = model_and_tokens(ctx, a)?;
+    let pos: usize = int_arg(a, "position")?;
+    if pos > toks.len() {
+        return Err("position: beyond the tokens".into());
+    }
+    let v = m.config().vocab_size;
+    let mut st = ForwardState::new(&m, pos + 1);
+    let mut logits = vec![0i32; v];
+    let mut trace = Vec::new();
+    for p in 0..=pos {
+        let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
+        trace.clear();
+        st.step_traced(&m, prev, &mut logits, Some(&mut trace)).map_err(|e| e.to_string())?;
+    }
+    let layers: Vec<Value> = trace
+        .iter()
+        .map(|t| {
+            json!({
+                "attn_in": array(&vals(&t.attn_in), Dtype::I8),
+                "qkv": array(&vals(&t.qkv), Dtype::I8),
+                "attn": array(&vals(&t.attn), Dtype::I8),
+                "attn_proj": array(&vals(&t.attn_proj), Dtype::I8),
+                "resid_attn": array(&vals(&t.resid_attn), Dtype::I32),
+                "ffn_in": array(&vals(&t.ffn_in), Dtype::I8),
+                "gate_up": array(&vals(&t.gate_up), Dtype::I8),
+                "reglu": array(&vals(&t.reglu), Dtype::I8),
+                "down": array(&vals(&t.down), Dtype::I8),
+                "resid_ffn": array(&vals(&t.resid_ffn), Dtype::I32),
+            })
+        })
+        .collect();
+    Ok(json!({ "layers": layers, "logits": array(&vals(&logits), Dtype::I32) }))
+}
+
+/// The limits the reader applies for a model (used by reject cases).
+pub fn read_limits(m: &Model) -> ReadLimits {
+    ReadLimits { model_capacity_tokens: Some(m.config().rope_rows) }
+}
