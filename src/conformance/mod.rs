@@ -8,4 +8,6 @@
 //! | [`ops`] | the operation catalogue, answered by the built-in engine |
 
 pub mod case;
+pub mod compare;
+pub mod implementation;
 pub mod ops;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -34,7 +34,7 @@ pub struct Context {
     pub models_dir: PathBuf,
     pub vectors_dir: PathBuf,
     pub corpus_dir: PathBuf,
-    models: HashMap<String, Arc<Model>>,
+    models: Mutex<HashMap<String, Arc<Model>>>,
 }
 
 /// Every feature the built-in engine supports.
@@ -43,7 +43,7 @@ pub const ALL_FEATURES: &[&str] =
 
 impl Context {
     pub fn new(models_dir: PathBuf, vectors_dir: PathBuf, corpus_dir: PathBuf) -> Self {
-        Context { models_dir, vectors_dir, corpus_dir, models: HashMap::new() }
+        Context { models_dir, vectors_dir, corpus_dir, models: Mutex::new(HashMap::new()) }
     }
 
     /// `v000` / `v001` (published, from the models dir) or
@@ -60,8 +60,10 @@ impl Context {
         }
     }
 
-    pub fn model(&mut self, name: &str) -> Result<Arc<Model>, String> {
-        if let Some(m) = self.models.get(name) {
+    /// Loads (once) and returns a model; safe to call from many threads.
+    pub fn model(&self, name: &str) -> Result<Arc<Model>, String> {
+        let mut cache = self.models.lock().map_err(|_| "model cache poisoned")?;
+        if let Some(m) = cache.get(name) {
             return Ok(m.clone());
         }
         let path = self.model_path(name)?;
@@ -69,7 +71,7 @@ impl Context {
             return Err(format!("model {name} not found at {} (set --models-dir / CZIP_MODELS_DIR)", path.display()));
         }
         let m = Arc::new(Model::open(&path).map_err(|e| e.to_string())?);
-        self.models.insert(name.to_string(), m.clone());
+        cache.insert(name.to_string(), m.clone());
         Ok(m)
     }
 
@@ -119,7 +121,7 @@ fn result(v: impl Into<i128>) -> OpResult {
 }
 
 /// Answers one request with the built-in engine.
-pub fn reference(ctx: &mut Context, op: &str, args: &Value) -> Outcome {
+pub fn reference(ctx: &Context, op: &str, args: &Value) -> Outcome {
     match dispatch(ctx, op, args) {
         Ok(Some(v)) => Outcome::Result(v),
         Ok(None) => Outcome::Unsupported(format!("unknown op {op:?}")),
@@ -127,7 +129,7 @@ pub fn reference(ctx: &mut Context, op: &str, args: &Value) -> Outcome {
     }
 }
 
-fn dispatch(ctx: &mut Context, op: &str, a: &Value) -> Result<Option<Value>, String> {
+fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String> {
     let v = match op {
         // §1 primitives
         "sra_rne_tte_s32" => result(n::sra_rne_tte_s32(int_arg(a, "v")?, shift(a, 31)?)),
@@ -389,7 +391,7 @@ fn attention(a: &Value) -> OpResult {
     Ok(json!({ "out": outs }))
 }
 
-fn model_and_tokens(ctx: &mut Context, a: &Value) -> Result<(Arc<Model>, Vec<u32>), String> {
+fn model_and_tokens(ctx: &Context, a: &Value) -> Result<(Arc<Model>, Vec<u32>), String> {
     let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
     let toks: Vec<u32> = vec_arg(a, "tokens")?;
     check_chunk_len(&m, toks.len())?;
@@ -398,7 +400,7 @@ fn model_and_tokens(ctx: &mut Context, a: &Value) -> Result<(Arc<Model>, Vec<u32
 
 /// Logits and cumulative tables at the listed positions of one chunk:
 /// position i is fed `i == 0 ? BOS : tokens[i−1]`.
-fn model_logits(ctx: &mut Context, a: &Value) -> OpResult {
+fn model_logits(ctx: &Context, a: &Value) -> OpResult {
     let (m, toks) = model_and_tokens(ctx, a)?;
     let positions: Vec<usize> = vec_arg(a, "positions")?;
     let last = positions.iter().copied().max().ok_or("positions: at least one")?;
@@ -422,7 +424,7 @@ fn model_logits(ctx: &mut Context, a: &Value) -> OpResult {
 }
 
 /// Every layer's intermediates at one position (for localising a divergence).
-fn model_trace(ctx: &mut Context, a: &Value) -> OpResult {
+fn model_trace(ctx: &Context, a: &Value) -> OpResult {
     let (m, toks) = model_and_tokens(ctx, a)?;
     let pos: usize = int_arg(a, "position")?;
     if pos > toks.len() {

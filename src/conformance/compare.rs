@@ -1,0 +1,190 @@
+//! Comparing an implementation's answer with a case's expectation, down to
+//! the first differing element.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::case::{as_array, as_int, digest_matches, digest_of, sha256_hex, unhex, Case};
+use super::ops::Outcome;
+use crate::container::{read_file, ReadLimits};
+
+/// How one case went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The implementation does not declare a feature the case requires, or answered `unsupported`.
+    Unsupported,
+    /// Not run (e.g. its model is absent).
+    Skipped,
+}
+
+/// Where an answer first departs from the expectation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Divergence {
+    /// Path of the differing value: `y[17]`, `out[3][5]`, `payload_sha256`.
+    pub path: String,
+    /// Flat element index inside the innermost array, when there is one.
+    pub index: Option<usize>,
+    /// A few expected values from the divergence on.
+    pub expected: Vec<Value>,
+    /// The same window of the answer.
+    pub actual: Vec<Value>,
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub op: String,
+    pub spec: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<Divergence>,
+    /// One line: why it failed / what was unsupported / the error text.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// Tags of the case (for matching known divergences).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+const WINDOW: usize = 4;
+
+impl CaseResult {
+    fn new(case: &Case, status: Status, message: String, divergence: Option<Divergence>) -> Self {
+        CaseResult {
+            id: case.id.clone(),
+            op: case.op.clone(),
+            spec: case.spec.clone(),
+            status,
+            divergence,
+            message,
+            tags: case.tags.clone(),
+        }
+    }
+}
+
+/// Scores one answer against its case.
+pub fn judge(case: &Case, outcome: &Outcome) -> CaseResult {
+    let must_fail = case.expect.get("error") == Some(&Value::Bool(true));
+    match outcome {
+        Outcome::Unsupported(why) => CaseResult::new(case, Status::Unsupported, why.clone(), None),
+        Outcome::Error(msg) if must_fail => CaseResult::new(case, Status::Pass, format!("refused: {msg}"), None),
+        Outcome::Error(msg) => CaseResult::new(case, Status::Fail, format!("error: {msg}"), None),
+        Outcome::Result(_) if must_fail => {
+            CaseResult::new(case, Status::Fail, "accepted an input that must be refused".into(), None)
+        }
+        Outcome::Result(v) => match first_divergence(&case.expect, v) {
+            None => CaseResult::new(case, Status::Pass, String::new(), None),
+            Some(d) => {
+                let msg = format!(
+                    "{}: expected {} got {}",
+                    d.path,
+                    Value::Array(d.expected.clone()),
+                    Value::Array(d.actual.clone())
+                );
+                CaseResult::new(case, Status::Fail, msg, Some(d))
+            }
+        },
+    }
+}
+
+/// Fields an answer carries from which an expected field is derived.
+fn derived(key: &str, answer: &Value) -> Option<Value> {
+    match key {
+        "outer_header_hex" => {
+            let h = answer.get("file_hex")?.as_str()?;
+            Some(Value::String(h.get(..32).unwrap_or(h).to_string()))
+        }
+        "payload_sha256" => {
+            let file = unhex(answer.get("file_hex")?.as_str()?)?;
+            Some(Value::String(match read_file(&file, &ReadLimits::default()) {
+                Ok(f) => payload_digest(&f.payload),
+                Err(e) => format!("<unreadable file: {e}>"),
+            }))
+        }
+        "text_sha256" => Some(Value::String(sha256_hex(&unhex(answer.get("text_hex")?.as_str()?)?))),
+        _ => None,
+    }
+}
+
+/// SHA-256 of an inner payload with byte 11 (`context_length_log2`) read as
+/// the chunk exponent: 0 (files from before levels) counts as 6 (spec §9).
+pub fn payload_digest(payload: &[u8]) -> String {
+    let mut p = payload.to_vec();
+    if p.get(11) == Some(&0) {
+        p[11] = 6;
+    }
+    sha256_hex(&p)
+}
+
+/// The first place where `answer` departs from `expect`, or `None`.
+pub fn first_divergence(expect: &Value, answer: &Value) -> Option<Divergence> {
+    let Value::Object(fields) = expect else {
+        return compare_value("", expect, answer);
+    };
+    for (k, ev) in fields {
+        let av = answer.get(k).cloned().or_else(|| derived(k, answer));
+        let Some(av) = av else {
+            return Some(Divergence { path: k.clone(), index: None, expected: vec![ev.clone()], actual: vec![Value::Null] });
+        };
+        if let Some(d) = compare_value(k, ev, &av) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+fn window(xs: &[i64], i: usize) -> Vec<Value> {
+    xs.iter().skip(i).take(WINDOW).map(|&x| Value::from(x)).collect()
+}
+
+fn compare_value(path: &str, ev: &Value, av: &Value) -> Option<Divergence> {
+    // A digest expectation: compare the answer's bytes.
+    if digest_of(ev).is_some() && ev.get("hex").is_none() {
+        let xs = as_array(av)?;
+        return match digest_matches(ev, &xs) {
+            Some(true) => None,
+            _ => Some(Divergence { path: path.into(), index: None, expected: vec![ev["sha256"].clone()], actual: vec![Value::from(format!("{} values, other digest", xs.len()))] }),
+        };
+    }
+    // Arrays of arrays (per-step / per-position outputs).
+    if let (Some(ea), Some(aa)) = (ev.as_array(), av.as_array()) {
+        if ea.first().is_some_and(|x| x.is_array() || x.is_object()) {
+            for (i, e) in ea.iter().enumerate() {
+                let Some(a) = aa.get(i) else {
+                    return Some(Divergence { path: format!("{path}[{i}]"), index: None, expected: vec![e.clone()], actual: vec![Value::Null] });
+                };
+                if let Some(d) = compare_value(&format!("{path}[{i}]"), e, a) {
+                    return Some(d);
+                }
+            }
+            if aa.len() != ea.len() {
+                return Some(Divergence { path: format!("{path}.len"), index: None, expected: vec![ea.len().into()], actual: vec![aa.len().into()] });
+            }
+            return None;
+        }
+    }
+    // Integer arrays (inline or packed).
+    if ev.is_array() || ev.get("hex").is_some() {
+        let (Some(e), Some(a)) = (as_array(ev), as_array(av)) else {
+            return Some(Divergence { path: path.into(), index: None, expected: vec![ev.clone()], actual: vec![av.clone()] });
+        };
+        if let Some(i) = e.iter().zip(&a).position(|(x, y)| x != y) {
+            return Some(Divergence { path: format!("{path}[{i}]"), index: Some(i), expected: window(&e, i), actual: window(&a, i) });
+        }
+        if e.len() != a.len() {
+            let i = e.len().min(a.len());
+            return Some(Divergence { path: format!("{path}.len"), index: Some(i), expected: vec![e.len().into()], actual: vec![a.len().into()] });
+        }
+        return None;
+    }
+    // Scalars: integers compare by value (number or string form).
+    let same = match (as_int(ev), as_int(av)) {
+        (Some(x), Some(y)) => x == y,
+        _ => ev == av,
+    };
+    (!same).then(|| Divergence { path: path.into(), index: None, expected: vec![ev.clone()], actual: vec![av.clone()] })
+}
