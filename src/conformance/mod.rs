@@ -9,5 +9,9 @@
 
 pub mod case;
 pub mod compare;
+pub mod faults;
 pub mod implementation;
 pub mod ops;
+pub mod report;
+pub mod runner;
+pub mod suite;

@@ -217,7 +217,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             rope(&x, &c, &s, a.get("query").and_then(Value::as_bool).unwrap_or(false), &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
-        "attention" => attention(a),
+        "attention" => attention(a, attend_head),
         // §6 frequency table
         "freq_table" => {
             let logits: Vec<i32> = vec_arg(a, "logits")?;
@@ -340,11 +340,15 @@ fn coder_decode(a: &Value) -> OpResult {
     Ok(json!({ "symbols": array(&out, Dtype::U32) }))
 }
 
+/// One attention head over a cache, as [`attend_head`] (the `attention` op
+/// takes it as a parameter so a deliberately faulty variant can be plugged in).
+pub type HeadFn = fn(&[i8], usize, &KvCache, &[i16], &[i16], i32, Option<&[i8; 64]>, &[u16; 256], &mut [i8]);
+
 /// One attention run (spec §5): a KV cache kept across `steps`, each step a
 /// full QKV vector (n_heads·64 + 128); `repeat` appends `count` copies of one
 /// more step. RoPE rows come from the formula with `rope_theta_q16` (equal to
 /// both published models' stored tables). `output`: "all" steps or "last".
-fn attention(a: &Value) -> OpResult {
+pub fn attention(a: &Value, head: HeadFn) -> OpResult {
     let n_heads: usize = int_arg(a, "n_heads")?;
     if n_heads == 0 || n_heads > 64 {
         return Err("n_heads: 1..=64".into());
@@ -382,7 +386,7 @@ fn attention(a: &Value) -> OpResult {
         rope(&qkv[d..d + 64], &cos[p * 32..p * 32 + 32], &sin[p * 32..p * 32 + 32], false, &mut k_rot);
         cache.push(&k_rot, &qkv[d + 64..]);
         for h in 0..n_heads {
-            attend_head(&qkv[h * 64..h * 64 + 64], p, &cache, &cos, &sin, mult[h], sink.as_ref(), &e, &mut y[h * 64..h * 64 + 64]);
+            head(&qkv[h * 64..h * 64 + 64], p, &cache, &cos, &sin, mult[h], sink.as_ref(), &e, &mut y[h * 64..h * 64 + 64]);
         }
         if !last_only || p + 1 == total {
             outs.push(array(&vals(&y), Dtype::I8));

@@ -1,0 +1,204 @@
+//! `czip-conformance`: scores any implementation of CZIP v1 against the
+//! golden corpus, bit for bit, and says where it first departs.
+//!
+//! Exit codes: 0 every required case passed; 1 a required case failed (or
+//! the run could not be done); 2 usage error.
+
+mod serve;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use czip::conformance::implementation::{from_manifest, Builtin, Implementation, ProcessAdapter};
+use czip::conformance::ops::Context;
+use czip::conformance::report::Report;
+use czip::conformance::runner::run_cases;
+use czip::conformance::suite::{load_cases, load_suites};
+
+#[derive(Parser)]
+#[command(
+    name = "czip-conformance",
+    version,
+    about = "Score an implementation of CZIP v1 for bit-exact agreement",
+    long_about = "Score an implementation of CZIP v1 for bit-exact agreement with the reference engine.\n\n\
+The golden corpus (vectors/) holds cases for every level of the stack: primitives, tables, layers, \
+model steps, coder chunks and whole files. Suites (suites/) group them; an implementation declares \
+the features it supports and is scored on those (the rest is reported as unsupported).\n\n\
+Examples:\n  czip-conformance list\n  czip-conformance run --impl rust\n  \
+czip-conformance run --impl python --suite core\n  czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
+czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n\n\
+Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct Paths {
+    /// The golden corpus.
+    #[arg(long, default_value = "vectors", value_name = "DIR")]
+    vectors: PathBuf,
+    /// Suite manifests.
+    #[arg(long, default_value = "suites", value_name = "DIR")]
+    suites_dir: PathBuf,
+    /// The published models (v000_eng.czm, v001_eng.czm). Default: $CZIP_MODELS_DIR or ../shared/models.
+    #[arg(long, value_name = "DIR")]
+    models_dir: Option<PathBuf>,
+    /// The corpus texts named by file cases. Default: $CZIP_CORPUS_DIR or ../shared/golden/corpus.
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+}
+
+impl Paths {
+    fn context(&self) -> Context {
+        let env_or = |var: &str, default: &str| std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
+        Context::new(
+            self.models_dir.clone().unwrap_or_else(|| env_or("CZIP_MODELS_DIR", "../shared/models")),
+            self.vectors.clone(),
+            self.corpus.clone().unwrap_or_else(|| env_or("CZIP_CORPUS_DIR", "../shared/golden/corpus")),
+        )
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List the suites and their case counts.
+    List {
+        #[command(flatten)]
+        paths: Paths,
+    },
+    /// Run suites against an implementation and write reports.
+    Run(RunArgs),
+    /// Speak the adapter protocol on stdin/stdout for the built-in engine.
+    Serve {
+        /// Inject a deliberate fault (for testing runners): udiv-round-up, clamp-128, wrap-accumulator.
+        #[arg(long, value_name = "NAME")]
+        fault: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// `rust` (built-in engine), `python` (the public package through adapters/python),
+    /// or a path to an implementation manifest (TOML).
+    #[arg(long = "impl", value_name = "NAME")]
+    implementation: String,
+    /// Suites to run (default: all).
+    #[arg(long = "suite", value_name = "S")]
+    suite: Vec<String>,
+    #[command(flatten)]
+    paths: Paths,
+    /// Where to write report.json, report.md and junit.xml (nothing written when absent).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Seconds to wait for one answer from an external implementation.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Cmd::List { paths } => list(&paths),
+        Cmd::Run(a) => run(&a),
+        Cmd::Serve { fault } => serve::serve(fault.as_deref()),
+    };
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("czip-conformance: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn list(paths: &Paths) -> Result<bool, String> {
+    let cases = load_cases(&paths.vectors)?;
+    let suites = load_suites(&paths.suites_dir, &cases)?;
+    println!("{:<16} {:>6} {:>9}  description", "suite", "cases", "required");
+    for s in &suites {
+        println!("{:<16} {:>6} {:>9}  {}", s.name, s.cases.len(), if s.required { "yes" } else { "no" }, s.description);
+    }
+    println!("{} cases in {}", cases.len(), paths.vectors.display());
+    Ok(true)
+}
+
+/// Opens the implementation named on the command line.
+fn open_impl(name: &str, paths: &Paths, timeout: u64) -> Result<Box<dyn Implementation>, String> {
+    let timeout = std::time::Duration::from_secs(timeout);
+    match name {
+        "rust" => Ok(Box::new(Builtin::new(paths.context()))),
+        "python" => {
+            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
+            let argv = vec!["python3".to_string(), script.display().to_string()];
+            Ok(Box::new(ProcessAdapter::spawn(&argv, &[], timeout, &paths.context())?))
+        }
+        path if path.ends_with(".toml") => from_manifest(std::path::Path::new(path), paths.context()),
+        other => Err(format!("--impl {other}: expected rust, python or a path to an implementation manifest (.toml)")),
+    }
+}
+
+fn run(a: &RunArgs) -> Result<bool, String> {
+    let all_cases = load_cases(&a.paths.vectors)?;
+    let mut suites = load_suites(&a.paths.suites_dir, &all_cases)?;
+    if !a.suite.is_empty() {
+        for s in &a.suite {
+            if !suites.iter().any(|x| &x.name == s) {
+                let names: Vec<_> = suites.iter().map(|x| x.name.as_str()).collect();
+                return Err(format!("no suite {s:?} (have: {})", names.join(", ")));
+            }
+        }
+        suites.retain(|x| a.suite.contains(&x.name));
+    }
+    // Run each selected case once, in corpus order.
+    let mut selected: Vec<usize> = suites.iter().flat_map(|s| s.cases.iter().copied()).collect();
+    selected.sort_unstable();
+    selected.dedup();
+    let cases: Vec<_> = selected.iter().map(|&i| all_cases[i].clone()).collect();
+    let pos = |i: usize| selected.binary_search(&i).unwrap_or(0);
+
+    let mut imp = open_impl(&a.implementation, &a.paths, a.timeout)?;
+    let ctx = a.paths.context();
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let results = run_cases(imp.as_mut(), &ctx, &cases, &|d, t| {
+        if tty && (d % 50 == 0 || d == t) {
+            eprint!("\r{d}/{t} cases");
+        }
+    });
+    if tty {
+        eprintln!();
+    }
+    let suite_idx: Vec<(String, bool, Vec<usize>)> =
+        suites.iter().map(|s| (s.name.clone(), s.required, s.cases.iter().map(|&i| pos(i)).collect())).collect();
+    let report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
+    print!("{}", summary_table(&report));
+    eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+    if let Some(dir) = &a.report {
+        report.write(dir, &results, &suite_idx)?;
+        eprintln!("reports written to {}", dir.display());
+    }
+    Ok(report.passed())
+}
+
+fn summary_table(r: &Report) -> String {
+    let mut s = format!("implementation {} — verdict {}\n", r.implementation, r.verdict.to_uppercase());
+    s += &format!("{:<16} {:>6} {:>6} {:>6} {:>11} {:>8} {:>9}\n", "suite", "cases", "pass", "fail", "unsupported", "skipped", "agreement");
+    for x in &r.suites {
+        s += &format!(
+            "{:<16} {:>6} {:>6} {:>6} {:>11} {:>8} {:>8.2}%\n",
+            x.name, x.total, x.pass, x.fail, x.unsupported, x.skipped, 100.0 * x.agreement
+        );
+    }
+    for f in r.failures.iter().take(10) {
+        s += &format!("FAIL {} ({}, {}): {}\n", f.case.id, f.case.op, f.case.spec, f.case.message);
+    }
+    if r.failures.len() > 10 {
+        s += &format!("… and {} more failures (see the report)\n", r.failures.len() - 10);
+    }
+    s
+}
