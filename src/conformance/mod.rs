@@ -14,4 +14,6 @@ pub mod implementation;
 pub mod ops;
 pub mod report;
 pub mod runner;
+pub mod score;
 pub mod suite;
+pub mod witness;

@@ -72,12 +72,32 @@ enum Cmd {
     },
     /// Run suites against an implementation and write reports.
     Run(RunArgs),
+    /// Score .czip files another implementation produced (named after the corpus texts).
+    Score(ScoreArgs),
     /// Speak the adapter protocol on stdin/stdout for the built-in engine.
     Serve {
         /// Inject a deliberate fault (for testing runners): udiv-round-up, clamp-128, wrap-accumulator.
         #[arg(long, value_name = "NAME")]
         fault: Option<String>,
     },
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Name of the implementation that produced the files (for the report).
+    #[arg(long = "impl-name", value_name = "NAME")]
+    impl_name: String,
+    /// Directory of `<corpus text>.czip` files.
+    #[arg(long, value_name = "DIR")]
+    files: PathBuf,
+    #[command(flatten)]
+    paths: Paths,
+    /// Model for files whose model_id_hash is not a known one: v000 or v001.
+    #[arg(long, default_value = "v001", value_parser = ["v000", "v001"])]
+    model: String,
+    /// Where to write report.json, report.md and junit.xml.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -104,6 +124,7 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Cmd::List { paths } => list(&paths),
         Cmd::Run(a) => run(&a),
+        Cmd::Score(a) => score(&a),
         Cmd::Serve { fault } => serve::serve(fault.as_deref()),
     };
     match r {
@@ -201,4 +222,20 @@ fn summary_table(r: &Report) -> String {
         s += &format!("… and {} more failures (see the report)\n", r.failures.len() - 10);
     }
     s
+}
+
+fn score(a: &ScoreArgs) -> Result<bool, String> {
+    use czip::conformance::score::{score, ScoreOptions};
+    let ctx = a.paths.context();
+    let opts = ScoreOptions { impl_name: a.impl_name.clone(), files_dir: a.files.clone(), default_model: a.model.clone() };
+    let (report, results, suites) = score(&ctx, &opts)?;
+    print!("{}", summary_table(&report));
+    for f in &report.findings {
+        println!("finding: {f}");
+    }
+    if let Some(dir) = &a.report {
+        report.write(dir, &results, &suites)?;
+        eprintln!("reports written to {}", dir.display());
+    }
+    Ok(report.passed())
 }

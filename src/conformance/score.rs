@@ -1,0 +1,276 @@
+//! `czip-conformance score`: judging `.czip` files another implementation
+//! already produced (e.g. copied off a GPU box), named after the corpus texts
+//! (`alice_ch1.txt.czip`). For each file: header fields, payload agreement
+//! with the reference, whether the reference decodes it back to the text,
+//! and — when it departs — the chunk, the token and the known cause.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::compare::{payload_digest, CaseResult, Divergence, Status};
+use super::ops::Context;
+use super::report::{known_divergence, Failure, RatioRow, Report};
+use super::witness;
+use crate::container::{read_file, CzipFile, ReadLimits};
+use crate::pipeline::{compress, decode_tokens, decompress, CompressOptions};
+
+/// Upstream's `model_id_hash` values (MD5 of the path as typed).
+const UPSTREAM_PATH_HASHES: [(u32, &str); 2] = [(0x271b_f17f, "v001"), (0x875b_46ff, "v000")];
+
+/// What to score.
+pub struct ScoreOptions {
+    pub impl_name: String,
+    pub files_dir: PathBuf,
+    /// Model for files whose `model_id_hash` names none we know (default v001).
+    pub default_model: String,
+}
+
+/// One scored file, before it becomes a report line.
+struct FileVerdict {
+    result: CaseResult,
+    localisation: Vec<String>,
+    known: Option<String>,
+    ratio: Option<RatioRow>,
+}
+
+fn pick_model(ctx: &Context, f: &CzipFile, default: &str) -> String {
+    let h = f.inner.model_id_hash;
+    if let Some((_, name)) = UPSTREAM_PATH_HASHES.iter().find(|(x, _)| *x == h) {
+        return (*name).to_string();
+    }
+    for name in ["v000", "v001"] {
+        if ctx.model(name).is_ok_and(|m| m.content_hash() == h) {
+            return name.to_string();
+        }
+    }
+    default.to_string()
+}
+
+fn baselines(text: &[u8]) -> (u64, u64, u64) {
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(text), &mut br, &params);
+    let zs = zstd::bulk::compress(text, 19).map_or(0, |v| v.len() as u64);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+    let gzl = gz.write_all(text).and_then(|()| gz.finish()).map_or(0, |v| v.len() as u64);
+    (br.len() as u64, zs, gzl)
+}
+
+fn newline_translated(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\r' {
+            out.push(b'\n');
+            if text.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+        } else {
+            out.push(text[i]);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) -> FileVerdict {
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let text_name = file_name.trim_end_matches(".czip").to_string();
+    let mut v = FileVerdict {
+        result: CaseResult {
+            id: format!("file:{text_name}"),
+            op: "file".into(),
+            spec: "§8–§9".into(),
+            status: Status::Pass,
+            divergence: None,
+            message: String::new(),
+            tags: Vec::new(),
+        },
+        localisation: Vec::new(),
+        known: None,
+        ratio: None,
+    };
+    let fail = |v: &mut FileVerdict, msg: String| {
+        v.result.status = Status::Fail;
+        v.result.message = msg;
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            fail(&mut v, format!("cannot read {}: {e}", path.display()));
+            return v;
+        }
+    };
+    let Ok(text) = std::fs::read(corpus.join(&text_name)) else {
+        v.result.status = Status::Skipped;
+        v.result.message = format!("no corpus text {text_name} in {}", corpus.display());
+        return v;
+    };
+    let f = match read_file(&bytes, &ReadLimits::default()) {
+        Ok(f) => f,
+        Err(e) => {
+            fail(&mut v, format!("container: {e}"));
+            return v;
+        }
+    };
+    let model_name = pick_model(ctx, &f, &opts.default_model);
+    let model = match ctx.model(&model_name) {
+        Ok(m) => m,
+        Err(e) => {
+            v.result.status = Status::Skipped;
+            v.result.message = e;
+            return v;
+        }
+    };
+    let tokens = std::str::from_utf8(&text).ok().and_then(|s| model.tokenizer().encode(s).ok()).unwrap_or_default();
+    let (b11, z19, g9) = baselines(&text);
+    v.ratio = Some(RatioRow {
+        text: text_name.clone(),
+        setting: format!("{model_name}, K = {}, {}", f.chunk_tokens(), f.outer.codec),
+        bytes_in: text.len() as u64,
+        bytes_out: bytes.len() as u64,
+        tokens: tokens.len() as u64,
+        bits_per_token: if tokens.is_empty() { 0.0 } else { 8.0 * bytes.len() as f64 / tokens.len() as f64 },
+        brotli_11: b11,
+        zstd_19: z19,
+        gzip_9: g9,
+    });
+    let k = f.inner.chunk_log2();
+    let opts_ref = CompressOptions { chunk_log2: Some(k), codec: f.outer.codec, model_id_hash: Some(f.inner.model_id_hash) };
+    let ours = match compress(&model, &text, &opts_ref, None) {
+        Ok(o) => o,
+        Err(e) => {
+            fail(&mut v, format!("the reference cannot compress the text at K = {}: {e}", 1u32 << k));
+            return v;
+        }
+    };
+    let Ok(rf) = read_file(&ours, &ReadLimits::default()) else {
+        fail(&mut v, "internal: reference file unreadable".into());
+        return v;
+    };
+    if payload_digest(&f.payload) == payload_digest(&rf.payload) && bytes[..16] == ours[..16] {
+        // Same header and payload as the reference's own file, which the
+        // engine's test suite proves decodes back to its text.
+        v.result.message = "outer header and payload identical to the reference".into();
+        return v;
+    }
+    // What the reference decodes from the file, before any length/UTF-8 check.
+    let their_tokens: Result<Vec<Vec<u32>>, String> = decode_tokens(&model, &f, None).map_err(|e| e.to_string());
+    let raw_decoded: Result<Vec<u8>, String> = their_tokens.as_ref().map_err(Clone::clone).and_then(|chunks| {
+        let mut out = Vec::new();
+        for c in chunks {
+            model.tokenizer().decode_into(c, &mut out).map_err(|e| e.to_string())?;
+        }
+        Ok(out)
+    });
+    // Did the implementation compress a newline-translated text (CR, CRLF → LF)?
+    let translated = newline_translated(&text);
+    let nl = translated != text
+        && (u64::from(f.outer.uncompressed_len) == translated.len() as u64 || raw_decoded.as_ref().is_ok_and(|r| *r == translated));
+    const NL: &str = "newline translation on input (the public Python command line reads text in universal-newline mode): not a spec §11 point, a reader defect";
+    let decodes = match decompress(&model, &bytes, None) {
+        Ok(t) if t == text => "the reference decodes it back to the text".to_string(),
+        Ok(t) => format!("the reference decodes it to a different text ({} bytes)", t.len()),
+        Err(e) => format!("the reference cannot decode it: {e}"),
+    };
+    // Localise: header fields first.
+    let mut loc = Vec::new();
+    if f.outer.uncompressed_len != rf.outer.uncompressed_len {
+        loc.push(format!("uncompressed_len: {} in the file, the text has {} bytes", f.outer.uncompressed_len, rf.outer.uncompressed_len));
+    }
+    for (name, a, b) in [
+        ("chunk_count", u64::from(f.inner.chunk_count), u64::from(rf.inner.chunk_count)),
+        ("last_chunk_tokens", u64::from(f.inner.last_chunk_tokens), u64::from(rf.inner.last_chunk_tokens)),
+        ("context_length_log2", u64::from(f.inner.chunk_log2()), u64::from(rf.inner.chunk_log2())),
+        ("tokenizer_id", u64::from(f.inner.tokenizer_id), u64::from(rf.inner.tokenizer_id)),
+    ] {
+        if a != b {
+            loc.push(format!("{name}: {a} in the file, {b} in the reference"));
+        }
+    }
+    // With a translated input, localise against what it actually compressed.
+    let (rf, tokens) = if nl {
+        loc.push("the file codes the text with CR and CRLF translated to LF; the chunks are compared with the reference's coding of that text".into());
+        v.known = Some(NL.into());
+        let t = std::str::from_utf8(&translated).ok().and_then(|s| model.tokenizer().encode(s).ok()).unwrap_or_default();
+        match compress(&model, &translated, &opts_ref, None).ok().and_then(|o| read_file(&o, &ReadLimits::default()).ok()) {
+            Some(r) => (r, t),
+            None => (rf, tokens),
+        }
+    } else {
+        (rf, tokens)
+    };
+    // Then the first differing chunk and token.
+    let first_chunk = (0..f.chunk_count().max(rf.chunk_count())).find(|&i| f.chunk(i) != rf.chunk(i));
+    if let Some(c) = first_chunk {
+        let kk = rf.chunk_tokens();
+        let ref_chunk: Vec<u32> = tokens.iter().skip(c * kk).take(kk).copied().collect();
+        let decoded = their_tokens.is_ok();
+        let theirs: Vec<u32> = their_tokens.as_ref().ok().and_then(|all| all.get(c).cloned()).unwrap_or_default();
+        let p = ref_chunk.iter().zip(&theirs).position(|(a, b)| a != b).or_else(|| decoded.then_some(theirs.len().min(ref_chunk.len())));
+        match p {
+            Some(p) => loc.push(format!("chunk {c} of {}: decoding it with the reference departs from the text's tokens at token position {p}", rf.chunk_count())),
+            None => loc.push(format!("chunk {c} of {}: its bytes differ", rf.chunk_count())),
+        }
+        v.result.divergence = Some(Divergence {
+            path: format!("chunk[{c}].token[{}]", p.map_or("?".into(), |p| p.to_string())),
+            index: p,
+            expected: ref_chunk.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
+            actual: theirs.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
+        });
+        let upto = p.unwrap_or(ref_chunk.len().saturating_sub(1));
+        if let Some(w) = witness::scan(&model, &ref_chunk, upto).into_iter().next() {
+            loc.push(format!("reference witness at chunk {c} position {}: {}", w.position, w.what));
+            let k = known_divergence(w.tag).unwrap_or(w.tag);
+            v.known = Some(match v.known.take() {
+                Some(prev) => format!("{prev}; and {k}"),
+                None => k.to_string(),
+            });
+            v.result.tags.push(format!("divergence:{}", w.tag));
+        }
+    }
+    loc.push(decodes);
+    fail(&mut v, format!("payload differs from the reference{}", loc.first().map(|l| format!(": {l}")).unwrap_or_default()));
+    v.localisation = loc;
+    v
+}
+
+/// Scores every `*.czip` in `opts.files_dir` (sorted by name).
+pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResult>, Vec<(String, bool, Vec<usize>)>), String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&opts.files_dir)
+        .map_err(|e| format!("cannot read {}: {e}", opts.files_dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "czip"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no .czip files in {}", opts.files_dir.display()));
+    }
+    let verdicts: Vec<FileVerdict> = {
+        use rayon::prelude::*;
+        files.par_iter().map(|p| score_file(ctx, opts, p, &ctx.corpus_dir)).collect()
+    };
+    let results: Vec<CaseResult> = verdicts.iter().map(|v| v.result.clone()).collect();
+    let suites = vec![("files".to_string(), true, (0..results.len()).collect())];
+    let mut report = Report::build(&opts.impl_name, vec!["file_ops".into()], &suites, &results);
+    report.failures = verdicts
+        .iter()
+        .filter(|v| v.result.status == Status::Fail)
+        .map(|v| Failure { suites: vec!["files".into()], case: v.result.clone(), localisation: v.localisation.clone(), known_divergence: v.known.clone() })
+        .collect();
+    report.ratios = verdicts.iter().filter_map(|v| v.ratio.clone()).collect();
+    report.findings = verdicts
+        .iter()
+        .filter(|v| v.result.status == Status::Fail)
+        .map(|v| {
+            let name = v.result.id.trim_start_matches("file:");
+            let where_ = v.localisation.iter().filter(|l| l.starts_with("chunk") || l.starts_with("reference witness") || l.starts_with("uncompressed_len") || l.starts_with("the file codes")).cloned().collect::<Vec<_>>().join("; ");
+            match &v.known {
+                Some(k) => format!("{name}: {where_} — {k}"),
+                None => format!("{name}: {where_} — no known cause matched"),
+            }
+        })
+        .collect();
+    Ok((report, results, suites))
+}

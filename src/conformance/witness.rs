@@ -1,0 +1,114 @@
+//! Witnesses of the known divergences of spec §11: replaying the reference
+//! over a chunk and noting each position where a known departure *would*
+//! change a value. A runner that localised a failure to a chunk and a token
+//! uses these to name the cause.
+
+use crate::model::attention::{score, KvCache, OnlineSoftmax};
+use crate::model::layers::rope;
+use crate::model::{ForwardState, LayerTrace, HEAD_DIM};
+use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32, isqrt32_restoring};
+use crate::Model;
+
+/// One position where a known departure changes a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    pub position: usize,
+    /// The §11 point (a `divergence:` tag name).
+    pub tag: &'static str,
+    pub what: String,
+}
+
+/// Whether round-half-up division (public Python) changes RMSNorm's inverse
+/// for this mean square: `8388608 mod s = (s−1)/2` with `s` odd.
+fn rms_inverse_differs(mean_sq: u64) -> bool {
+    let ms = (mean_sq + 1).min(u64::from(u32::MAX / 65536)) as u32;
+    let s = isqrt32_restoring(ms * 65536);
+    s % 2 == 1 && 8_388_608 % s == (s - 1) / 2
+}
+
+fn mean_sq_i8(x: impl Iterator<Item = i64>, d: usize) -> u64 {
+    x.map(|v| (v * v) as u64).sum::<u64>() / d as u64
+}
+
+/// Scans positions `0..=upto` of one chunk (`tokens`, coded from BOS).
+pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
+    let c = model.config();
+    let d = c.d_model;
+    let n = (upto + 1).min(tokens.len());
+    let mut st = ForwardState::new(model, n.max(1));
+    let mut logits = vec![0i32; c.vocab_size];
+    let mut trace: Vec<LayerTrace> = Vec::new();
+    let mut caches: Vec<KvCache> = (0..c.n_layers).map(|_| KvCache::new(n.max(1))).collect();
+    let mut out = Vec::new();
+    let long = n > 256; // below ~257 positions Σ w·|v| cannot reach 2^31
+    for p in 0..n {
+        let prev = if p == 0 { c.bos } else { tokens[p - 1] };
+        trace.clear();
+        if st.step_traced(model, prev, &mut logits, Some(&mut trace)).is_err() {
+            break;
+        }
+        let mut note = |tag, what: String| out.push(Witness { position: p, tag, what });
+        // RMSNorm inputs, in order of use.
+        let emb = &model.embed()[prev as usize * d..(prev as usize + 1) * d];
+        for (l, t) in trace.iter().enumerate() {
+            let x_in: Vec<i64> = if l == 0 {
+                emb.iter().map(|&v| i64::from(v)).collect()
+            } else {
+                trace[l - 1].resid_ffn.iter().map(|&v| i64::from(clamp_i8(v))).collect()
+            };
+            let checks = [
+                ("attn_norm", mean_sq_i8(x_in.into_iter(), d)),
+                ("ffn_norm", mean_sq_i8(t.attn_proj.iter().map(|&v| i64::from(v)), d)),
+                ("post_attn_norm", mean_sq_i8(t.resid_attn.iter().map(|&v| i64::from(clamp_i8(v))), d)),
+                ("post_ffn_norm", mean_sq_i8(t.down.iter().map(|&v| i64::from(v)), d)),
+            ];
+            for (name, ms) in checks {
+                if rms_inverse_differs(ms) {
+                    note("udiv_round_half_up", format!("RMSNorm layers.{l}.{name} has ⌊Σx²/D⌋ = {ms}"));
+                }
+            }
+        }
+        if let Some(last) = trace.last() {
+            let ms = mean_sq_i8(last.resid_ffn.iter().map(|&v| i64::from(clamp_i8(v))), d);
+            if rms_inverse_differs(ms) {
+                note("udiv_round_half_up", format!("RMSNorm of the final norm has ⌊Σx²/D⌋ = {ms}"));
+            }
+        }
+        // Attention: exact vs a wrapping 32-bit accumulator (replayed from the trace's QKV).
+        for (l, t) in trace.iter().enumerate() {
+            let w = model.layer(l);
+            let row = p * 32..(p + 1) * 32;
+            let (cos, sin) = (&model.rope_cos()[row.clone()], &model.rope_sin()[row]);
+            let mut k_rot = [0i8; HEAD_DIM];
+            rope(&t.qkv[d..d + HEAD_DIM], cos, sin, false, &mut k_rot);
+            caches[l].push(&k_rot, &t.qkv[d + HEAD_DIM..]);
+            if !long {
+                continue;
+            }
+            for h in 0..c.n_heads {
+                let mut q = [0i8; HEAD_DIM];
+                rope(&t.qkv[h * HEAD_DIM..(h + 1) * HEAD_DIM], cos, sin, true, &mut q);
+                let (mut exact, mut wrapped) = (OnlineSoftmax::new(), OnlineSoftmax::new());
+                if let Some(k) = w.sink_key {
+                    let s = score(&q, k, w.score_mult[h]);
+                    exact.start_with_sink(s);
+                    wrapped.start_with_sink(s);
+                }
+                for tpos in 0..caches[l].len() {
+                    let s = score(&q, caches[l].key(tpos), w.score_mult[h]);
+                    exact.push(s, caches[l].value(tpos), model.exp2());
+                    wrapped.push(s, caches[l].value(tpos), model.exp2());
+                    wrapped.acc.iter_mut().for_each(|a| *a = i64::from(*a as i32));
+                }
+                let outp = |sm: &OnlineSoftmax| -> Vec<i8> {
+                    sm.acc.iter().map(|&a| clamp_i8(div_rne_tte_s64_to_s32(a, sm.s.max(1)))).collect()
+                };
+                if outp(&exact) != outp(&wrapped) {
+                    note("i32_accumulator", format!("attention layers.{l} head {h}: Σ w·v passes 2^31 and a 32-bit accumulator changes the output"));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
