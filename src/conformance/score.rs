@@ -200,27 +200,11 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     } else {
         (rf, tokens)
     };
-    // Then the first differing chunk and token.
-    let first_chunk = (0..f.chunk_count().max(rf.chunk_count())).find(|&i| f.chunk(i) != rf.chunk(i));
-    if let Some(c) = first_chunk {
-        let kk = rf.chunk_tokens();
-        let ref_chunk: Vec<u32> = tokens.iter().skip(c * kk).take(kk).copied().collect();
-        let decoded = their_tokens.is_ok();
-        let theirs: Vec<u32> = their_tokens.as_ref().ok().and_then(|all| all.get(c).cloned()).unwrap_or_default();
-        let p = ref_chunk.iter().zip(&theirs).position(|(a, b)| a != b).or_else(|| decoded.then_some(theirs.len().min(ref_chunk.len())));
-        match p {
-            Some(p) => loc.push(format!("chunk {c} of {}: decoding it with the reference departs from the text's tokens at token position {p}", rf.chunk_count())),
-            None => loc.push(format!("chunk {c} of {}: its bytes differ", rf.chunk_count())),
-        }
-        v.result.divergence = Some(Divergence {
-            path: format!("chunk[{c}].token[{}]", p.map_or("?".into(), |p| p.to_string())),
-            index: p,
-            expected: ref_chunk.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
-            actual: theirs.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
-        });
-        let upto = p.unwrap_or(ref_chunk.len().saturating_sub(1));
-        if let Some(w) = witness::scan(&model, &ref_chunk, upto).into_iter().next() {
-            loc.push(format!("reference witness at chunk {c} position {}: {}", w.position, w.what));
+    // Then the first differing chunk and token, and a known cause.
+    if let Some(cl) = localise_chunks(&model, &f, their_tokens.as_deref().ok(), &rf, &tokens) {
+        loc.extend(cl.lines);
+        v.result.divergence = Some(cl.divergence);
+        if let Some(w) = cl.witness {
             let k = known_divergence(w.tag).unwrap_or(w.tag);
             v.known = Some(match v.known.take() {
                 Some(prev) => format!("{prev}; and {k}"),
@@ -273,4 +257,55 @@ pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResu
         })
         .collect();
     Ok((report, results, suites))
+}
+
+/// Where a file's chunks first depart from the reference's.
+pub struct ChunkLocalisation {
+    pub lines: Vec<String>,
+    pub divergence: Divergence,
+    pub chunk: usize,
+    /// First token position whose reference decoding differs, when found.
+    pub position: Option<usize>,
+    /// The text's tokens of that chunk.
+    pub chunk_tokens: Vec<u32>,
+    /// The earliest known-divergence witness at or before `position`.
+    pub witness: Option<witness::Witness>,
+}
+
+/// Compares `theirs` with `reference` chunk by chunk; for the first differing
+/// chunk, finds the first token position where decoding `theirs` with the
+/// reference departs from the text's `tokens`, and scans the reference for a
+/// known §11 witness up to there. `None` when every chunk is identical.
+pub fn localise_chunks(
+    model: &crate::Model,
+    theirs: &CzipFile,
+    their_tokens: Option<&[Vec<u32>]>,
+    reference: &CzipFile,
+    tokens: &[u32],
+) -> Option<ChunkLocalisation> {
+    let c = (0..theirs.chunk_count().max(reference.chunk_count())).find(|&i| theirs.chunk(i) != reference.chunk(i))?;
+    let kk = reference.chunk_tokens();
+    let ref_chunk: Vec<u32> = tokens.iter().skip(c * kk).take(kk).copied().collect();
+    let decoded: Vec<u32> = their_tokens.and_then(|all| all.get(c).cloned()).unwrap_or_default();
+    let p = ref_chunk
+        .iter()
+        .zip(&decoded)
+        .position(|(a, b)| a != b)
+        .or_else(|| their_tokens.is_some().then_some(decoded.len().min(ref_chunk.len())));
+    let mut lines = vec![match p {
+        Some(p) => format!("chunk {c} of {}: decoding it with the reference departs from the text's tokens at token position {p}", reference.chunk_count()),
+        None => format!("chunk {c} of {}: its bytes differ", reference.chunk_count()),
+    }];
+    let divergence = Divergence {
+        path: format!("chunk[{c}].token[{}]", p.map_or("?".into(), |p| p.to_string())),
+        index: p,
+        expected: ref_chunk.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
+        actual: decoded.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
+    };
+    let upto = p.unwrap_or(ref_chunk.len().saturating_sub(1));
+    let witness = witness::scan(model, &ref_chunk, upto).into_iter().next();
+    if let Some(w) = &witness {
+        lines.push(format!("reference witness at chunk {c} position {}: {}", w.position, w.what));
+    }
+    Some(ChunkLocalisation { lines, divergence, chunk: c, position: p, chunk_tokens: ref_chunk, witness })
 }
