@@ -73,6 +73,7 @@ impl Harness {
         let env = vec![
             ("PYTHONPATH".to_string(), pythonpath.to_string()),
             ("FAKE_COMPRESS_ZIP_LOG".to_string(), log.display().to_string()),
+            ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
         ];
         let adapter = ProcessAdapter::spawn(&["python3".into(), adapter_script()], &env, Duration::from_secs(60), &ctx)
             .expect("the adapter starts and answers hello");
@@ -457,6 +458,7 @@ fn unknown_ops_and_bad_arguments_never_crash_it() {
         ("attention", json!({"n_heads": 1, "score_mult": [1], "sink_key": [1], "rope_theta_q16": 1, "steps": [qkv(1, 0)]})),
         ("attention", json!({"n_heads": 1, "score_mult": [1], "rope_theta_q16": 1, "steps": [qkv(1, 0)], "output": "first"})),
         ("attention", json!({"n_heads": 1, "score_mult": [1], "rope_theta_q16": 1, "steps": [qkv(1, 0)], "repeat": {"qkv": [1], "count": 1}})),
+        ("attention", json!({"n_heads": 1, "score_mult": [1], "rope_theta_q16": 1, "steps": [vec![200; 192]]})),
         ("freq_table", json!({"logits": [], "coef_q24": 1, "total": 1})),
         ("coder_encode", json!({"symbols": [1]})),
         ("coder_encode", json!({"symbols": [1], "cum": []})),
@@ -520,6 +522,7 @@ fn raw_session_and_exit_on_eof() {
     let mut child = Command::new("python3")
         .arg(adapter_script())
         .env("PYTHONPATH", fake_path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -565,7 +568,7 @@ fn check_flag_reports_the_package() {
     if !have_python() {
         return;
     }
-    let run = |pp: &str| Command::new("python3").arg(adapter_script()).arg("--check").env("PYTHONPATH", pp).output().unwrap();
+    let run = |pp: &str| Command::new("python3").arg(adapter_script()).arg("--check").env("PYTHONPATH", pp).env("PYTHONDONTWRITEBYTECODE", "1").output().unwrap();
     let o = run(&fake_path());
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && s.contains("importable, version 0.0.0+fake") && s.contains("FAKE"), "{s}");

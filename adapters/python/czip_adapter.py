@@ -472,6 +472,8 @@ class Adapter:
         total = len(steps) + count
         if total == 0 or total > 4096 or any(len(s) != d + 128 for s in steps + ([rep] if rep else [])):
             raise OpError(f"steps: 1..=4096 QKV vectors of {d + 128} elements")
+        if any(not -128 <= x <= 127 for s in steps + ([rep] if rep else []) for x in s):
+            raise OpError("steps: QKV values are i8 (-128..127)")
         output = a.get("output", "all")
         if output not in ("all", "last", None):
             raise OpError('output: "all" or "last"')
