@@ -71,6 +71,7 @@ pub fn judge(case: &Case, outcome: &Outcome) -> CaseResult {
     let must_fail = case.expect.get("error") == Some(&Value::Bool(true));
     match outcome {
         Outcome::Unsupported(why) => CaseResult::new(case, Status::Unsupported, why.clone(), None),
+        Outcome::Broken(why) => CaseResult::new(case, Status::Fail, format!("implementation failure: {why}"), None),
         Outcome::Error(msg) if must_fail => CaseResult::new(case, Status::Pass, format!("refused: {msg}"), None),
         Outcome::Error(msg) => CaseResult::new(case, Status::Fail, format!("error: {msg}"), None),
         Outcome::Result(_) if must_fail => {

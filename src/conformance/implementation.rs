@@ -58,6 +58,8 @@ impl Implementation for Builtin {
 /// on its stdin, one JSON response per line on its stdout.
 pub struct ProcessAdapter {
     name: String,
+    /// The adapter's answer to `hello` (name, version, features, and anything else it reports).
+    pub hello: Value,
     features: BTreeSet<String>,
     child: Child,
     stdin: Option<ChildStdin>,
@@ -90,6 +92,7 @@ impl ProcessAdapter {
         });
         let mut a = ProcessAdapter {
             name: prog.clone(),
+            hello: Value::Null,
             features: BTreeSet::new(),
             stdin: child.stdin.take(),
             child,
@@ -113,9 +116,10 @@ impl ProcessAdapter {
                     .and_then(Value::as_array)
                     .map(|f| f.iter().filter_map(Value::as_str).map(String::from).collect())
                     .unwrap_or_default();
+                a.hello = v;
                 Ok(a)
             }
-            Outcome::Error(e) | Outcome::Unsupported(e) => Err(format!("adapter handshake failed: {e}")),
+            Outcome::Error(e) | Outcome::Unsupported(e) | Outcome::Broken(e) => Err(format!("adapter handshake failed: {e}")),
         }
     }
 }
@@ -132,24 +136,24 @@ impl Implementation for ProcessAdapter {
         self.next_id += 1;
         let req = json!({"id": id, "op": op, "args": args});
         let Some(stdin) = self.stdin.as_mut() else {
-            return Outcome::Error("adapter is not running".into());
+            return Outcome::Broken("adapter is not running".into());
         };
         if let Err(e) = writeln!(stdin, "{req}").and_then(|()| stdin.flush()) {
-            return Outcome::Error(format!("adapter stdin closed: {e}"));
+            return Outcome::Broken(format!("adapter stdin closed: {e}"));
         }
         loop {
             let line = match self.lines.recv_timeout(self.timeout) {
                 Ok(Ok(l)) => l,
-                Ok(Err(e)) => return Outcome::Error(format!("adapter stdout: {e}")),
+                Ok(Err(e)) => return Outcome::Broken(format!("adapter stdout: {e}")),
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = self.child.kill();
                     self.stdin = None;
-                    return Outcome::Error(format!("adapter did not answer {op} within {:?}; stopped it", self.timeout));
+                    return Outcome::Broken(format!("adapter did not answer {op} within {:?}; stopped it", self.timeout));
                 }
-                Err(RecvTimeoutError::Disconnected) => return Outcome::Error("adapter exited".into()),
+                Err(RecvTimeoutError::Disconnected) => return Outcome::Broken("adapter exited".into()),
             };
             let Ok(resp) = serde_json::from_str::<Value>(&line) else {
-                return Outcome::Error(format!("adapter wrote a line that is not JSON: {line:.200}"));
+                return Outcome::Broken(format!("adapter wrote a line that is not JSON: {line:.200}"));
             };
             if resp.get("id").and_then(Value::as_u64) != Some(id) {
                 continue; // a stale answer to a request that timed out
@@ -163,7 +167,7 @@ impl Implementation for ProcessAdapter {
             if let Some(e) = resp.get("error") {
                 return Outcome::Error(e.as_str().map_or_else(|| e.to_string(), String::from));
             }
-            return Outcome::Error(format!("adapter response has no result, error or unsupported: {line:.200}"));
+            return Outcome::Broken(format!("adapter response has no result, error or unsupported: {line:.200}"));
         }
     }
 }
@@ -171,6 +175,13 @@ impl Implementation for ProcessAdapter {
 impl Drop for ProcessAdapter {
     fn drop(&mut self) {
         self.stdin = None; // EOF: a well-behaved adapter exits
+        for _ in 0..50 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        let _ = self.child.kill(); // it ignored EOF for 2 s
         let _ = self.child.wait();
     }
 }

@@ -11,6 +11,7 @@ pub mod case;
 pub mod compare;
 pub mod faults;
 pub mod implementation;
+pub mod localize;
 pub mod ops;
 pub mod report;
 pub mod runner;

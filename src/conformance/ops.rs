@@ -27,6 +27,9 @@ pub enum Outcome {
     Result(Value),
     Error(String),
     Unsupported(String),
+    /// The implementation itself failed (crashed, hung, spoke garbage): a
+    /// failure whatever the case expects, even a case that must be refused.
+    Broken(String),
 }
 
 /// Where models and texts named by cases are found; loaded models are cached.

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use czip::conformance::localize;
 use czip::conformance::implementation::{from_manifest, Builtin, Implementation, ProcessAdapter};
 use czip::conformance::ops::Context;
 use czip::conformance::report::Report;
@@ -156,7 +157,15 @@ fn open_impl(name: &str, paths: &Paths, timeout: u64) -> Result<Box<dyn Implemen
         "python" => {
             let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
             let argv = vec!["python3".to_string(), script.display().to_string()];
-            Ok(Box::new(ProcessAdapter::spawn(&argv, &[], timeout, &paths.context())?))
+            let a = ProcessAdapter::spawn(&argv, &[], timeout, &paths.context())?;
+            if a.hello.get("importable") == Some(&serde_json::Value::Bool(false)) {
+                return Err(format!(
+                    "the Python package compress_zip is not importable ({}). Install it from its source tree with `pip install -e <path to compress-zip/python>` (see adapters/python/README.md), then run again; `python3 {} --check` tells whether it imports",
+                    a.hello.get("import_error").and_then(serde_json::Value::as_str).unwrap_or("unknown error"),
+                    script.display()
+                ));
+            }
+            Ok(Box::new(a))
         }
         path if path.ends_with(".toml") => from_manifest(std::path::Path::new(path), paths.context()),
         other => Err(format!("--impl {other}: expected rust, python or a path to an implementation manifest (.toml)")),
@@ -196,7 +205,23 @@ fn run(a: &RunArgs) -> Result<bool, String> {
     }
     let suite_idx: Vec<(String, bool, Vec<usize>)> =
         suites.iter().map(|s| (s.name.clone(), s.required, s.cases.iter().map(|&i| pos(i)).collect())).collect();
-    let report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
+    let mut report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
+    // Localise the first failures down the stack (this asks the implementation again).
+    for f in report.failures.iter_mut().take(LOCALISE_AT_MOST) {
+        let Some(case) = cases.iter().find(|c| c.id == f.case.id) else { continue };
+        let answer = match case.op.as_str() {
+            "compress" => match imp.call(&case.op, &case.args) {
+                czip::conformance::ops::Outcome::Result(v) => Some(v),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (lines, known) = localize::localise(imp.as_mut(), &ctx, case, &f.case, answer.as_ref());
+        f.localisation = lines;
+        if f.known_divergence.is_none() {
+            f.known_divergence = known;
+        }
+    }
     print!("{}", summary_table(&report));
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
     if let Some(dir) = &a.report {
@@ -205,6 +230,9 @@ fn run(a: &RunArgs) -> Result<bool, String> {
     }
     Ok(report.passed())
 }
+
+/// Failures localised down the stack per run (each may cost a few more requests).
+const LOCALISE_AT_MOST: usize = 20;
 
 fn summary_table(r: &Report) -> String {
     let mut s = format!("implementation {} — verdict {}\n", r.implementation, r.verdict.to_uppercase());

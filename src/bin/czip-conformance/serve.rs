@@ -49,7 +49,7 @@ pub fn serve(fault: Option<&str>) -> Result<bool, String> {
                 };
                 match outcome {
                     Outcome::Result(v) => json!({"id": id, "result": v}),
-                    Outcome::Error(e) => json!({"id": id, "error": e}),
+                    Outcome::Error(e) | Outcome::Broken(e) => json!({"id": id, "error": e}),
                     Outcome::Unsupported(u) => json!({"id": id, "unsupported": u}),
                 }
             }

@@ -1,0 +1,132 @@
+//! Localising a failed case down the stack: file → chunk → token position →
+//! (if the implementation answers model ops) the logits at that position →
+//! (if it answers `model_trace`) the first layer whose output differs.
+
+use serde_json::{json, Value};
+
+use super::case::{as_array, unhex, Case};
+use super::compare::{first_divergence, CaseResult};
+use super::implementation::Implementation;
+use super::ops::{reference, Context, Outcome};
+use super::report::known_divergence;
+use super::score::localise_chunks;
+use crate::container::{read_file, ReadLimits};
+use crate::pipeline::decode_tokens;
+
+/// Lines of localisation and a known divergence, for one failed case.
+pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult, answer: Option<&Value>) -> (Vec<String>, Option<String>) {
+    match case.op.as_str() {
+        "compress" => answer.map_or_else(Default::default, |a| localise_compress(imp, ctx, case, a)),
+        "model_logits" => localise_logits(imp, ctx, case, result),
+        _ => (Vec::new(), None),
+    }
+}
+
+/// The first differing layer output at one position, via `model_trace`.
+fn first_layer(imp: &mut dyn Implementation, ctx: &Context, model: &str, tokens: &[u32], pos: usize) -> Option<String> {
+    if !imp.features().contains("trace") {
+        return Some("the implementation does not answer model_trace, so the layer cannot be localised".into());
+    }
+    let args = json!({"model": model, "tokens": tokens, "position": pos});
+    let (Outcome::Result(theirs), Outcome::Result(ours)) = (imp.call("model_trace", &args), reference(ctx, "model_trace", &args)) else {
+        return Some("model_trace failed on one side".into());
+    };
+    let layers = ours.get("layers")?.as_array()?;
+    for (l, lo) in layers.iter().enumerate() {
+        let lt = theirs.get("layers").and_then(|x| x.get(l)).cloned().unwrap_or(Value::Null);
+        // Fields in order of computation (spec §6).
+        for f in ["attn_in", "qkv", "attn", "attn_proj", "resid_attn", "ffn_in", "gate_up", "reglu", "down", "resid_ffn"] {
+            if let Some(d) = first_divergence(&json!({ f: lo[f].clone() }), &lt) {
+                return Some(format!("first differing layer output: layers.{l}.{} (expected {}, got {})", d.path, Value::Array(d.expected), Value::Array(d.actual)));
+            }
+        }
+    }
+    Some("every layer output agrees; the difference is in the final norm or head".into())
+}
+
+fn localise_logits(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult) -> (Vec<String>, Option<String>) {
+    let mut lines = Vec::new();
+    let (Some(model), Some(tokens), Some(positions)) = (
+        case.args.get("model").and_then(Value::as_str),
+        case.args.get("tokens").and_then(as_array),
+        case.args.get("positions").and_then(as_array),
+    ) else {
+        return (lines, None);
+    };
+    // `logits[k][i]`: which listed position failed.
+    let k = result
+        .divergence
+        .as_ref()
+        .and_then(|d| d.path.split(['[', ']']).nth(1))
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let Some(&pos) = positions.get(k) else { return (lines, None) };
+    let toks: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
+    lines.push(format!("position {pos} of the token history"));
+    if let Some(l) = first_layer(imp, ctx, model, &toks, pos as usize) {
+        lines.push(l);
+    }
+    let known = witness_known(ctx, model, &toks, pos as usize, &mut lines);
+    (lines, known)
+}
+
+fn witness_known(ctx: &Context, model: &str, tokens: &[u32], upto: usize, lines: &mut Vec<String>) -> Option<String> {
+    let m = ctx.model(model).ok()?;
+    let w = super::witness::scan(&m, tokens, upto).into_iter().next()?;
+    lines.push(format!("reference witness at position {}: {}", w.position, w.what));
+    known_divergence(w.tag).map(String::from)
+}
+
+fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, answer: &Value) -> (Vec<String>, Option<String>) {
+    let mut lines = Vec::new();
+    let model_name = case.args.get("model").and_then(Value::as_str).unwrap_or_default();
+    let (Ok(model), Some(file)) = (ctx.model(model_name), answer.get("file_hex").and_then(Value::as_str).and_then(unhex)) else {
+        return (lines, None);
+    };
+    let theirs = match read_file(&file, &ReadLimits::default()) {
+        Ok(f) => f,
+        Err(e) => {
+            lines.push(format!("the file is not a valid CZIPv1 container: {e}"));
+            return (lines, None);
+        }
+    };
+    let Outcome::Result(ours) = reference(ctx, "compress", &case.args) else { return (lines, None) };
+    let Some(rf) = ours.get("file_hex").and_then(Value::as_str).and_then(unhex).and_then(|b| read_file(&b, &ReadLimits::default()).ok()) else {
+        return (lines, None);
+    };
+    if file.get(..16) != unhex(ours["file_hex"].as_str().unwrap_or_default()).as_deref().and_then(|b| b.get(..16)) {
+        lines.push("outer header differs from the reference".into());
+    }
+    let tokens = match ctx.text(&case.args["text"]).ok().and_then(|t| String::from_utf8(t).ok()) {
+        Some(t) => model.tokenizer().encode(&t).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let their_tokens = decode_tokens(&model, &theirs, None).ok();
+    let Some(cl) = localise_chunks(&model, &theirs, their_tokens.as_deref(), &rf, &tokens) else {
+        lines.push("every chunk is identical; the difference is in the inner header".into());
+        return (lines, None);
+    };
+    lines.extend(cl.lines);
+    let mut known = cl.witness.as_ref().and_then(|w| known_divergence(w.tag)).map(String::from);
+    if let Some(p) = cl.position {
+        if imp.features().contains("model_ops") {
+            let args = json!({"model": model_name, "tokens": cl.chunk_tokens, "positions": [p]});
+            match (imp.call("model_logits", &args), reference(ctx, "model_logits", &args)) {
+                (Outcome::Result(t), Outcome::Result(o)) => match first_divergence(&json!({"logits": o["logits"].clone()}), &t) {
+                    Some(d) => {
+                        lines.push(format!("logits at chunk {} position {p}: first difference at {} (expected {}, got {})", cl.chunk, d.path, Value::Array(d.expected), Value::Array(d.actual)));
+                        if let Some(l) = first_layer(imp, ctx, model_name, &cl.chunk_tokens, p) {
+                            lines.push(l);
+                        }
+                    }
+                    None => lines.push(format!("logits at chunk {} position {p} agree: the difference is in the frequency table or the coder", cl.chunk)),
+                },
+                _ => lines.push("model_logits failed on one side".into()),
+            }
+        }
+        if known.is_none() {
+            known = witness_known(ctx, model_name, &cl.chunk_tokens, p, &mut Vec::new());
+        }
+    }
+    (lines, known)
+}

@@ -1,0 +1,104 @@
+//! The runner on the committed corpus: the built-in engine passes every case,
+//! the same corpus through `czip-conformance serve` (a real external process)
+//! gives the same results, and deliberately broken implementations are
+//! caught at the right op and element.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use czip::conformance::case::Case;
+use czip::conformance::compare::{CaseResult, Status};
+use czip::conformance::implementation::{Builtin, ProcessAdapter};
+use czip::conformance::ops::Context;
+use czip::conformance::runner::run_cases;
+use czip::conformance::suite::{load_cases, load_suites};
+
+const SERVE: &str = env!("CARGO_BIN_EXE_czip-conformance");
+
+fn repo(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn setup() -> Option<(Context, Vec<Case>)> {
+    let models = common::models_dir()?;
+    let golden = common::golden_dir()?;
+    let ctx = Context::new(models, repo("vectors"), golden.join("corpus"));
+    let cases = load_cases(&repo("vectors")).expect("the committed corpus loads");
+    Some((ctx, cases))
+}
+
+fn serve(fault: Option<&str>, ctx: &Context) -> ProcessAdapter {
+    let mut argv = vec![SERVE.to_string(), "serve".to_string()];
+    if let Some(f) = fault {
+        argv.extend(["--fault".to_string(), f.to_string()]);
+    }
+    ProcessAdapter::spawn(&argv, &[], Duration::from_secs(300), ctx).expect("serve starts")
+}
+
+fn by_status(results: &[CaseResult], s: Status) -> Vec<&CaseResult> {
+    results.iter().filter(|r| r.status == s).collect()
+}
+
+#[test]
+fn builtin_passes_every_case_and_serve_agrees() {
+    let Some((ctx, cases)) = setup() else { return };
+    let suites = load_suites(&repo("suites"), &cases).expect("suites load");
+    assert!(suites.iter().all(|s| !s.cases.is_empty()), "every suite has cases");
+    let mut builtin = Builtin::new(Context::new(ctx.models_dir.clone(), ctx.vectors_dir.clone(), ctx.corpus_dir.clone()));
+    let ours = run_cases(&mut builtin, &ctx, &cases, &|_, _| {});
+    let failed: Vec<_> = by_status(&ours, Status::Fail).iter().map(|r| format!("{}: {}", r.id, r.message)).collect();
+    assert!(failed.is_empty(), "built-in engine fails {} cases: {:#?}", failed.len(), &failed[..failed.len().min(10)]);
+    assert_eq!(by_status(&ours, Status::Pass).len(), cases.len(), "every case passes (none skipped or unsupported)");
+
+    // The same corpus through a real external process.
+    let mut ext = serve(None, &ctx);
+    let theirs = run_cases(&mut ext, &ctx, &cases, &|_, _| {});
+    let a: Vec<_> = ours.iter().map(|r| (&r.id, r.status)).collect();
+    let b: Vec<_> = theirs.iter().map(|r| (&r.id, r.status)).collect();
+    assert_eq!(a, b, "serve gives the same results as the in-process engine");
+    eprintln!("{} cases pass in process and through serve", cases.len());
+}
+
+/// Runs the cases tagged `divergence:<tag>` (and the core primitives) against a faulty serve.
+fn faulty_run(fault: &str) -> Option<Vec<CaseResult>> {
+    let (ctx, cases) = setup()?;
+    let subset: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| matches!(c.op.as_str(), "udiv_rne_tte_u32" | "clamp_i8" | "rmsnorm" | "attention"))
+        .collect();
+    let mut ext = serve(Some(fault), &ctx);
+    Some(run_cases(&mut ext, &ctx, &subset, &|_, _| {}))
+}
+
+#[test]
+fn udiv_rounding_fault_is_caught_at_the_rmsnorm_element() {
+    let Some(results) = faulty_run("udiv-round-up") else { return };
+    let failed = by_status(&results, Status::Fail);
+    assert!(failed.iter().any(|r| r.op == "udiv_rne_tte_u32" && r.divergence.as_ref().is_some_and(|d| d.path == "result")), "udiv case caught");
+    let rms = failed.iter().find(|r| r.op == "rmsnorm" && r.tags.iter().any(|t| t == "divergence:udiv_round_half_up")).expect("the 9482 RMSNorm case fails");
+    let d = rms.divergence.as_ref().expect("element-level divergence");
+    assert!(d.path.starts_with("y[") && d.index.is_some(), "{d:?}");
+    assert!(failed.iter().all(|r| matches!(r.op.as_str(), "udiv_rne_tte_u32" | "rmsnorm")), "only the faulty ops fail");
+}
+
+#[test]
+fn clamp_fault_is_caught_in_clamp_and_attention() {
+    let Some(results) = faulty_run("clamp-128") else { return };
+    let failed = by_status(&results, Status::Fail);
+    assert!(failed.iter().any(|r| r.op == "clamp_i8"), "clamp_i8(-128) caught");
+    let att = failed.iter().find(|r| r.op == "attention").expect("an attention case rounding to −127.5 fails");
+    let d = att.divergence.as_ref().expect("element-level divergence");
+    assert_eq!(d.actual.first().and_then(|v| v.as_i64()), Some(-128), "{d:?}");
+    assert!(failed.iter().all(|r| matches!(r.op.as_str(), "clamp_i8" | "attention")));
+}
+
+#[test]
+fn wrapping_accumulator_fault_is_caught_in_long_attention() {
+    let Some(results) = faulty_run("wrap-accumulator") else { return };
+    let failed = by_status(&results, Status::Fail);
+    assert!(!failed.is_empty(), "the long-context attention case must fail");
+    assert!(failed.iter().all(|r| r.op == "attention"), "only attention fails");
+    assert!(failed.iter().any(|r| r.tags.iter().any(|t| t == "divergence:i32_accumulator")));
+}
