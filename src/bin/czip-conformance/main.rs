@@ -228,7 +228,15 @@ fn run(a: &RunArgs) -> Result<bool, String> {
         report.write(dir, &results, &suite_idx)?;
         eprintln!("reports written to {}", dir.display());
     }
+    println!("{}", closing_line(&results));
     Ok(report.passed())
+}
+
+/// `N passed, N failed, N skipped` over distinct cases (the plain closing line CI systems read).
+fn closing_line(results: &[czip::conformance::compare::CaseResult]) -> String {
+    use czip::conformance::compare::Status;
+    let n = |s: Status| results.iter().filter(|r| r.status == s).count();
+    format!("{} passed, {} failed, {} skipped", n(Status::Pass), n(Status::Fail), n(Status::Unsupported) + n(Status::Skipped))
 }
 
 /// Failures localised down the stack per run (each may cost a few more requests).
@@ -265,5 +273,6 @@ fn score(a: &ScoreArgs) -> Result<bool, String> {
         report.write(dir, &results, &suites)?;
         eprintln!("reports written to {}", dir.display());
     }
+    println!("{}", closing_line(&results));
     Ok(report.passed())
 }
