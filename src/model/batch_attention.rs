@@ -76,12 +76,7 @@ pub fn softmax_head(
             if let Some(pm) = prev {
                 let f = u64::from(exp_attn(pm.wrapping_sub(m), exp2));
                 s = (s * f + 32768) >> 16;
-                let fi = f as i64;
-                for a in acc.iter_mut() {
-                    let p = *a * fi;
-                    // add or subtract half, then floor (spec §5).
-                    *a = (if p >= 0 { p + 32768 } else { p - 32768 }) >> 16;
-                }
+                rescale(&mut acc, f as i64);
             }
             prev = Some(m);
         }
@@ -92,15 +87,74 @@ pub fn softmax_head(
         }
         let mut seg = [0i32; HEAD_DIM];
         weighted_sum(&scratch.w[t..end], &values[t * HEAD_DIM..end * HEAD_DIM], &mut seg);
-        for (a, &g) in acc.iter_mut().zip(&seg) {
-            *a += i64::from(g);
-        }
+        add_segment(&mut acc, &seg);
         s += scratch.w[t..end].iter().map(|&w| u64::from(w)).sum::<u64>();
         t = end;
     }
-    let d = s.max(1);
-    for (o, &a) in out.iter_mut().zip(&acc) {
-        *o = clamp_i8(div_rne_tte_s64_to_s32(a, d));
+    outputs(&acc, s.max(1), out);
+}
+
+multiversion! {
+    /// The reference's rescale, `acc_i = ⌊(acc_i·f ± 32768) / 65536⌋` (add
+    /// half when `acc_i·f >= 0`, else subtract it; then an arithmetic shift).
+    /// Widths: `|acc_i·f| < 2^52` (see `OnlineSoftmax`), so the wrapping
+    /// operations are exact.
+    pub fn rescale(acc: &mut [i64; HEAD_DIM], f: i64) {
+        for a in acc.iter_mut() {
+            let p = a.wrapping_mul(f);
+            let half = if p >= 0 { 32768 } else { -32768 };
+            *a = p.wrapping_add(half) >> 16;
+        }
+    }
+}
+
+multiversion! {
+    /// `acc_i += seg_i` (|acc| < 2^36: exact).
+    pub fn add_segment(acc: &mut [i64; HEAD_DIM], seg: &[i32; HEAD_DIM]) {
+        for (a, &g) in acc.iter_mut().zip(seg) {
+            *a = a.wrapping_add(i64::from(g));
+        }
+    }
+}
+
+/// `out_i = clamp_i8(div_rne_tte_s64_to_s32(acc_i, d))` for `d >= 1`.
+///
+/// Fast path, exact: when `|acc_i| < 2^52` and `d < 2^52` both are exact
+/// f64 values and the correctly rounded quotient is within one of
+/// `⌊|acc_i|/d⌋`; the integer remainder fixes it, then ties-to-even is
+/// applied to the exact remainder, as in the reference. Otherwise the
+/// reference function is used.
+pub fn outputs(acc: &[i64; HEAD_DIM], d: u64, out: &mut [i8]) {
+    const LIM: u64 = 1 << 52;
+    if d >= LIM {
+        for (o, &a) in out.iter_mut().zip(acc) {
+            *o = clamp_i8(div_rne_tte_s64_to_s32(a, d));
+        }
+        return;
+    }
+    let df = d as f64;
+    let di = d as i64;
+    for (o, &a) in out.iter_mut().zip(acc) {
+        let n = a.unsigned_abs();
+        if n >= LIM {
+            *o = clamp_i8(div_rne_tte_s64_to_s32(a, d));
+            continue;
+        }
+        let mut q = (n as f64 / df) as i64;
+        let mut r = n as i64 - q * di;
+        if r < 0 {
+            q -= 1;
+            r += di;
+        } else if r >= di {
+            q += 1;
+            r -= di;
+        }
+        let twice = 2 * r;
+        if twice > di || (twice == di && q & 1 == 1) {
+            q += 1;
+        }
+        let m = q.min(127) as i8;
+        *o = if a < 0 { -m } else { m };
     }
 }
 

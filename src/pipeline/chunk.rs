@@ -92,3 +92,65 @@ impl<'m> ChunkCoder<'m> {
         Ok(())
     }
 }
+
+/// Most chunks decoded in lockstep by one worker (rows of one batch).
+pub const LOCKSTEP_MAX: usize = 32;
+
+/// Decodes several chunks *in lockstep*: each step runs one batched forward
+/// pass with one row per unfinished chunk, so every weight row serves the
+/// whole group. Chunks stay independent (one KV slot each); a chunk's
+/// tokens are exactly those [`ChunkCoder::decode`] gives.
+pub struct LockstepDecoder<'m> {
+    model: &'m Model,
+    batch: BatchForward,
+    logits: Vec<i32>,
+    cum: Vec<u32>,
+}
+
+impl<'m> LockstepDecoder<'m> {
+    /// A worker for up to `group` chunks (at most [`LOCKSTEP_MAX`]) of up to
+    /// `capacity` tokens each.
+    pub fn new(model: &'m Model, capacity: usize, group: usize, kernel: Kernel) -> Self {
+        let group = group.clamp(1, LOCKSTEP_MAX);
+        let v = model.config().vocab_size;
+        LockstepDecoder {
+            model,
+            batch: BatchForward::new(model, kernel, group, capacity, group),
+            logits: vec![0; group * v],
+            cum: vec![0; v],
+        }
+    }
+
+    /// Decodes chunk `j` from `chunks[j] = (bytes, token count)`, returning
+    /// each chunk's tokens in order. On failure: `(index in chunks, position, failure)`
+    /// of the first failing row of the earliest failing step.
+    #[allow(clippy::type_complexity)]
+    pub fn decode(&mut self, chunks: &[(&[u8], usize)]) -> Result<Vec<Vec<u32>>, (usize, usize, ChunkFailure)> {
+        assert!(chunks.len() <= self.batch.slots());
+        let m = self.model;
+        let v = m.config().vocab_size;
+        let mut decoders: Vec<Decoder<'_>> = chunks.iter().map(|&(b, _)| Decoder::new(b)).collect();
+        let mut out: Vec<Vec<u32>> = chunks.iter().map(|&(_, n)| Vec::with_capacity(n)).collect();
+        for s in 0..chunks.len() {
+            self.batch.reset_slot(s);
+        }
+        let longest = chunks.iter().map(|c| c.1).max().unwrap_or(0);
+        let mut rows: Vec<(usize, u32)> = Vec::with_capacity(chunks.len());
+        for i in 0..longest {
+            rows.clear();
+            for (s, &(_, n)) in chunks.iter().enumerate() {
+                if i < n {
+                    rows.push((s, if i == 0 { m.config().bos } else { out[s][i - 1] }));
+                }
+            }
+            self.batch.forward(m, &rows, &mut self.logits).map_err(|e| (rows[0].0, i, ChunkFailure::Step(e)))?;
+            for (r, &(s, _)) in rows.iter().enumerate() {
+                build_cumfreqs(&self.logits[r * v..(r + 1) * v], m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
+                    .map_err(|e| (s, i, ChunkFailure::FreqTable(e)))?;
+                let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
+                out[s].push(sym as u32);
+            }
+        }
+        Ok(out)
+    }
+}
