@@ -165,14 +165,14 @@ impl BatchForward {
             gemm(self.kernel, &self.normed, d, n, &pl.qkv, &mut self.acc, qkv_w);
             requantize(&self.acc[..n * qkv_w], w.qkv_rq, &mut self.qkv[..n * qkv_w]);
             let mut k_rot = [0i8; HEAD_DIM];
-            for r in 0..n {
+            for (r, &(slot, _)) in rows.iter().enumerate() {
                 let p = self.pos[r];
                 let (cos, sin) = (&model.rope_cos()[p * 32..(p + 1) * 32], &model.rope_sin()[p * 32..(p + 1) * 32]);
                 let row = &self.qkv[r * qkv_w..(r + 1) * qkv_w];
                 let (q_all, kv) = row.split_at(d);
                 let (k, val) = kv.split_at(HEAD_DIM);
                 rope(k, cos, sin, false, &mut k_rot);
-                let cache = &mut self.slots[rows[r].0].layers[li];
+                let cache = &mut self.slots[slot].layers[li];
                 debug_assert_eq!(cache.k.rows(), p);
                 cache.k.push_row(&k_rot);
                 cache.v[p * HEAD_DIM..(p + 1) * HEAD_DIM].copy_from_slice(val);

@@ -58,8 +58,13 @@ impl<'m> ChunkCoder<'m> {
         self.batch.reset_slot(0);
         let mut enc = Encoder::with_buffer(Vec::with_capacity(tokens.len() * 2 + 8));
         let bos = self.model.config().bos;
+        // As in the one-token order, a token outside the vocabulary fails in
+        // the coder at its own position, before any step uses it as context:
+        // prefill only the positions whose context is valid.
+        let v = self.model.config().vocab_size;
+        let valid = tokens.iter().position(|&t| t as usize >= v).map_or(tokens.len(), |bad| bad + 1);
         let mut rows = [(0usize, 0u32); PREFILL_ROWS];
-        for (b, block) in tokens.chunks(PREFILL_ROWS).enumerate() {
+        for (b, block) in tokens[..valid].chunks(PREFILL_ROWS).enumerate() {
             let start = b * PREFILL_ROWS;
             for (i, row) in rows[..block.len()].iter_mut().enumerate() {
                 let p = start + i;

@@ -37,6 +37,7 @@ pub unsafe fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mu
 }
 
 #[inline]
+#[allow(clippy::needless_range_loop)] // parallel arrays of registers
 #[target_feature(enable = "avx2")]
 unsafe fn tile<const R: usize>(
     x: &[i8],

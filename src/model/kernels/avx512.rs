@@ -87,6 +87,7 @@ pub unsafe fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mu
 
 /// Rows `r0..r0+TR` × blocks `b0..b0+TB`.
 #[inline]
+#[allow(clippy::needless_range_loop)] // parallel arrays of registers
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<const TR: usize, const TB: usize>(
