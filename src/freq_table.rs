@@ -1,6 +1,7 @@
 //! The frequency table of spec §6: integer softmax of the logits, scaled to
 //! the total T, as inclusive cumulative frequencies for the coder (§7).
 
+use crate::model::kernels::elementwise::multiversion;
 use crate::numerics::{argmax, exp_q16};
 
 /// Why a frequency table cannot be built.
@@ -27,7 +28,9 @@ impl std::fmt::Display for FreqTableError {
 }
 impl std::error::Error for FreqTableError {}
 
-/// Builds the inclusive cumulative table `cum` (spec §6) from `logits`:
+/// The spec-shaped form of [`build_cumfreqs`], kept as the reference the
+/// fast one is tested against. Builds the inclusive cumulative table `cum`
+/// (spec §6) from `logits`:
 /// `M = max ℓ`, `a = argmax ℓ` (smallest index on ties), `e_j = exp(ℓ_j − M)`,
 /// `Σe` (u64), `R = T − V`, `f_j = 1 + ⌊e_j·R / Σe⌋`, `f_a += T − Σf`,
 /// `C_j = f_0 + … + f_j`, so `C_{V−1} = T`.
@@ -37,7 +40,7 @@ impl std::error::Error for FreqTableError {}
 /// `e_j <= 65535`, `Σe <= V·65535 < 2^37`, `e_j·R < 2^16·2^32` (u64);
 /// `Σf <= V + R = T`, so the correction is never negative and every prefix
 /// sum fits u32.
-pub fn build_cumfreqs(
+pub fn build_cumfreqs_reference(
     logits: &[i32],
     coef_q24: u32,
     total: u32,
@@ -76,6 +79,81 @@ pub fn build_cumfreqs(
         *c = run;
     }
     Ok(())
+}
+
+/// Builds the inclusive cumulative table `cum` (spec §6) from `logits`; the
+/// same integers as [`build_cumfreqs_reference`] (tested against it), with
+/// the per-entry work in branch-free, vectorisable loops:
+///
+/// * `e_j = exp(ℓ_j − M)` as in [`exp_q16`] (`n·coef < 2^63`, `base·E < 2^33`);
+/// * `⌊e_j·R / Σe⌋` through f64: `e_j·R < 2^48` and `Σe < 2^37` are exact
+///   f64 values, the correctly rounded quotient is within one of the floor,
+///   and the exact integer remainder corrects it (so no 64-bit division).
+///   When `R >= 2^32` (a total beyond the model's bound) the reference runs.
+pub fn build_cumfreqs(
+    logits: &[i32],
+    coef_q24: u32,
+    total: u32,
+    exp2: &[u16; 256],
+    cum: &mut [u32],
+) -> Result<(), FreqTableError> {
+    let v = logits.len();
+    let a = argmax(logits).ok_or(FreqTableError::EmptyLogits)?;
+    if cum.len() != v {
+        return Err(FreqTableError::OutputLength { got: cum.len(), expected: v });
+    }
+    if u64::from(total) <= v as u64 {
+        return Err(FreqTableError::TotalTooSmall { total, vocab: v });
+    }
+    let m = logits[a];
+    exps(logits, m, coef_q24, exp2, cum);
+    let sum_e: u64 = cum.iter().map(|&e| u64::from(e)).sum();
+    let r = u64::from(total) - v as u64;
+    // Σe <= V·65535 < 2^37 (V <= 2^20 by the loader; 2^21 checked here).
+    if v > 1 << 21 {
+        return build_cumfreqs_reference(logits, coef_q24, total, exp2, cum);
+    }
+    scaled_freqs(cum, r as u32, sum_e);
+    let sum_f: u64 = cum.iter().map(|&f| u64::from(f)).sum();
+    cum[a] += (u64::from(total) - sum_f) as u32;
+    let mut run: u32 = 0;
+    for c in cum.iter_mut() {
+        run = run.wrapping_add(*c); // prefix sums of Σf = T: no wrap
+        *c = run;
+    }
+    Ok(())
+}
+
+multiversion! {
+    /// `out_j = exp(ℓ_j − M; coef)` (wrapping i32 difference, see [`exp_q16`]).
+    pub fn exps(logits: &[i32], m: i32, coef_q24: u32, exp2: &[u16; 256], out: &mut [u32]) {
+        for (o, &l) in out.iter_mut().zip(logits) {
+            let d = l.wrapping_sub(m);
+            let n = u64::from(d.unsigned_abs());
+            let t = n.wrapping_mul(u64::from(coef_q24)).wrapping_add(1 << 23) >> 24;
+            let ip = t >> 8;
+            let fr = (t & 255) as usize;
+            let base = 65536u64 >> ip.min(63);
+            let e = (base.wrapping_mul(u64::from(exp2[fr])).wrapping_add(32768) >> 16).clamp(1, 65535) as u32;
+            *o = if d >= 0 { 65535 } else if ip >= 31 { 1 } else { e };
+        }
+    }
+}
+
+multiversion! {
+    /// `f_j = 1 + ⌊e_j·r / sum_e⌋` in place (`e_j <= 65535`, `r < 2^32`,
+    /// `1 <= sum_e < 2^37`; see [`build_cumfreqs`] for exactness).
+    pub fn scaled_freqs(cum: &mut [u32], r: u32, sum_e: u64) {
+        let d = sum_e as i64;
+        let inv = 1.0 / sum_e as f64;
+        for c in cum.iter_mut() {
+            let n = u64::from(*c).wrapping_mul(u64::from(r)) as i64;
+            let mut q = (n as f64 * inv) as i64;
+            let rem = n.wrapping_sub(q.wrapping_mul(d));
+            q = q.wrapping_add(i64::from(rem >= d)).wrapping_sub(i64::from(rem < 0));
+            *c = q.wrapping_add(1) as u32;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -277,6 +277,7 @@ impl Model {
             tokenizer,
             content_hash,
             file_len,
+            packed: Default::default(),
         })
     }
 }

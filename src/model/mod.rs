@@ -11,11 +11,18 @@
 //! owned arrays at load time.
 
 pub mod attention;
+pub mod batch;
+pub mod batch_attention;
 pub mod forward;
+pub mod kernels;
 pub mod layers;
 pub mod load;
+pub mod packed_model;
 
+pub use batch::BatchForward;
 pub use forward::{ForwardState, LayerTrace};
+pub use kernels::Kernel;
+pub use packed_model::PackedModel;
 pub use load::{ModelError, HEAD_DIM};
 
 use crate::tokenizer::Tokenizer;
@@ -128,6 +135,8 @@ pub struct Model {
     tokenizer: Tokenizer,
     content_hash: u32,
     file_len: u64,
+    /// The matrices in the kernels' layout, built on first use ([`Model::packed`]).
+    packed: std::sync::OnceLock<PackedModel>,
 }
 
 impl Model {
@@ -183,6 +192,11 @@ impl Model {
     /// `head.weight`, [V, D].
     pub fn head(&self) -> &[i8] {
         self.i8s(self.head)
+    }
+    /// The weight matrices laid out for the int8 kernels (built once, on
+    /// the first call, then shared by every worker).
+    pub fn packed(&self) -> &PackedModel {
+        self.packed.get_or_init(|| PackedModel::new(self))
     }
     /// Weights of layer `n` (< n_layers).
     pub fn layer(&self, n: usize) -> LayerWeights<'_> {

@@ -1,62 +1,161 @@
 //! Coding one chunk (spec §8.3): the token at chunk position i is coded with
 //! the frequency table of the step `(prev = i == 0 ? BOS : chunk[i−1], i)`.
+//!
+//! Encoding knows every token up front, so it runs the model as a *prefill*:
+//! blocks of [`PREFILL_ROWS`] consecutive positions in one batched pass
+//! ([`BatchForward`]), which computes the same logits as one step at a time.
+//! Decoding one chunk alone is sequential ([`ChunkCoder::decode`] steps a
+//! one-row batch); the pipeline decodes many chunks in lockstep instead
+//! (see [`decode_tokens`](super::decode_tokens)).
 
 use crate::coder::{Decoder, Encoder};
 use crate::error::ChunkFailure;
 use crate::freq_table::build_cumfreqs;
-use crate::model::ForwardState;
+use crate::model::{BatchForward, Kernel};
 use crate::Model;
 
-/// One worker: a forward state and the per-step buffers, reused for every
-/// chunk it codes.
+/// Positions per prefill pass: one 64-token chunk (level 1) is one pass;
+/// longer chunks take several, each reading the caches of the previous ones.
+pub const PREFILL_ROWS: usize = 64;
+
+/// One worker: a batched forward state and the per-step buffers, reused for
+/// every chunk it codes.
 pub struct ChunkCoder<'m> {
     model: &'m Model,
-    state: ForwardState,
+    batch: BatchForward,
     logits: Vec<i32>,
     cum: Vec<u32>,
 }
 
 impl<'m> ChunkCoder<'m> {
-    /// A worker for chunks of up to `capacity` tokens.
+    /// A worker for chunks of up to `capacity` tokens, with the process's
+    /// kernel ([`Kernel::current`]).
     pub fn new(model: &'m Model, capacity: usize) -> Self {
-        let v = model.config().vocab_size;
-        ChunkCoder { model, state: ForwardState::new(model, capacity), logits: vec![0; v], cum: vec![0; v] }
+        Self::with_kernel(model, capacity, Kernel::current())
     }
 
-    /// Steps the model with `prev` and builds the table for the next token.
-    fn next_table(&mut self, prev: u32) -> Result<&[u32], ChunkFailure> {
+    /// A worker that runs the given kernel.
+    pub fn with_kernel(model: &'m Model, capacity: usize, kernel: Kernel) -> Self {
+        let v = model.config().vocab_size;
+        ChunkCoder {
+            model,
+            batch: BatchForward::new(model, kernel, PREFILL_ROWS, capacity, 1),
+            logits: vec![0; PREFILL_ROWS * v],
+            cum: vec![0; v],
+        }
+    }
+
+    fn table(&mut self, row: usize) -> Result<&[u32], ChunkFailure> {
         let m = self.model;
-        self.state.step(m, prev, &mut self.logits).map_err(ChunkFailure::Step)?;
-        build_cumfreqs(&self.logits, m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
+        let v = m.config().vocab_size;
+        build_cumfreqs(&self.logits[row * v..(row + 1) * v], m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
             .map_err(ChunkFailure::FreqTable)?;
         Ok(&self.cum)
     }
 
     /// Encodes `tokens` as one chunk. On failure, returns the position.
     pub fn encode(&mut self, tokens: &[u32]) -> Result<Vec<u8>, (usize, ChunkFailure)> {
-        self.state.reset();
+        self.batch.reset_slot(0);
         let mut enc = Encoder::with_buffer(Vec::with_capacity(tokens.len() * 2 + 8));
-        let mut prev = self.model.config().bos;
-        for (i, &t) in tokens.iter().enumerate() {
-            let cum = self.next_table(prev).map_err(|e| (i, e))?;
-            enc.encode(cum, t as usize).map_err(|e| (i, ChunkFailure::Coder(e)))?;
-            prev = t;
+        let bos = self.model.config().bos;
+        // As in the one-token order, a token outside the vocabulary fails in
+        // the coder at its own position, before any step uses it as context:
+        // prefill only the positions whose context is valid.
+        let v = self.model.config().vocab_size;
+        let valid = tokens.iter().position(|&t| t as usize >= v).map_or(tokens.len(), |bad| bad + 1);
+        let mut rows = [(0usize, 0u32); PREFILL_ROWS];
+        for (b, block) in tokens[..valid].chunks(PREFILL_ROWS).enumerate() {
+            let start = b * PREFILL_ROWS;
+            for (i, row) in rows[..block.len()].iter_mut().enumerate() {
+                let p = start + i;
+                *row = (0, if p == 0 { bos } else { tokens[p - 1] });
+            }
+            self.batch
+                .forward(self.model, &rows[..block.len()], &mut self.logits)
+                .map_err(|e| (start, ChunkFailure::Step(e)))?;
+            for (i, &t) in block.iter().enumerate() {
+                let cum = self.table(i).map_err(|e| (start + i, e))?;
+                enc.encode(cum, t as usize).map_err(|e| (start + i, ChunkFailure::Coder(e)))?;
+            }
         }
         Ok(enc.finish())
     }
 
     /// Decodes `n` tokens from `bytes`, appending them to `out`.
     pub fn decode(&mut self, bytes: &[u8], n: usize, out: &mut Vec<u32>) -> Result<(), (usize, ChunkFailure)> {
-        self.state.reset();
+        self.batch.reset_slot(0);
         let mut dec = Decoder::new(bytes);
         let mut prev = self.model.config().bos;
         for i in 0..n {
-            let cum = self.next_table(prev).map_err(|e| (i, e))?;
+            self.batch.forward(self.model, &[(0, prev)], &mut self.logits).map_err(|e| (i, ChunkFailure::Step(e)))?;
+            let cum = self.table(0).map_err(|e| (i, e))?;
             let sym = dec.decode(cum).map_err(|e| (i, ChunkFailure::Coder(e)))?;
             let t = sym as u32;
             out.push(t);
             prev = t;
         }
         Ok(())
+    }
+}
+
+/// Most chunks decoded in lockstep by one worker (rows of one batch).
+pub const LOCKSTEP_MAX: usize = 32;
+
+/// Decodes several chunks *in lockstep*: each step runs one batched forward
+/// pass with one row per unfinished chunk, so every weight row serves the
+/// whole group. Chunks stay independent (one KV slot each); a chunk's
+/// tokens are exactly those [`ChunkCoder::decode`] gives.
+pub struct LockstepDecoder<'m> {
+    model: &'m Model,
+    batch: BatchForward,
+    logits: Vec<i32>,
+    cum: Vec<u32>,
+}
+
+impl<'m> LockstepDecoder<'m> {
+    /// A worker for up to `group` chunks (at most [`LOCKSTEP_MAX`]) of up to
+    /// `capacity` tokens each.
+    pub fn new(model: &'m Model, capacity: usize, group: usize, kernel: Kernel) -> Self {
+        let group = group.clamp(1, LOCKSTEP_MAX);
+        let v = model.config().vocab_size;
+        LockstepDecoder {
+            model,
+            batch: BatchForward::new(model, kernel, group, capacity, group),
+            logits: vec![0; group * v],
+            cum: vec![0; v],
+        }
+    }
+
+    /// Decodes chunk `j` from `chunks[j] = (bytes, token count)`, returning
+    /// each chunk's tokens in order. On failure: `(index in chunks, position, failure)`
+    /// of the first failing row of the earliest failing step.
+    #[allow(clippy::type_complexity)]
+    pub fn decode(&mut self, chunks: &[(&[u8], usize)]) -> Result<Vec<Vec<u32>>, (usize, usize, ChunkFailure)> {
+        assert!(chunks.len() <= self.batch.slots());
+        let m = self.model;
+        let v = m.config().vocab_size;
+        let mut decoders: Vec<Decoder<'_>> = chunks.iter().map(|&(b, _)| Decoder::new(b)).collect();
+        let mut out: Vec<Vec<u32>> = chunks.iter().map(|&(_, n)| Vec::with_capacity(n)).collect();
+        for s in 0..chunks.len() {
+            self.batch.reset_slot(s);
+        }
+        let longest = chunks.iter().map(|c| c.1).max().unwrap_or(0);
+        let mut rows: Vec<(usize, u32)> = Vec::with_capacity(chunks.len());
+        for i in 0..longest {
+            rows.clear();
+            for (s, &(_, n)) in chunks.iter().enumerate() {
+                if i < n {
+                    rows.push((s, if i == 0 { m.config().bos } else { out[s][i - 1] }));
+                }
+            }
+            self.batch.forward(m, &rows, &mut self.logits).map_err(|e| (rows[0].0, i, ChunkFailure::Step(e)))?;
+            for (r, &(s, _)) in rows.iter().enumerate() {
+                build_cumfreqs(&self.logits[r * v..(r + 1) * v], m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
+                    .map_err(|e| (s, i, ChunkFailure::FreqTable(e)))?;
+                let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
+                out[s].push(sym as u32);
+            }
+        }
+        Ok(out)
     }
 }

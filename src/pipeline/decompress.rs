@@ -6,31 +6,47 @@ use std::sync::atomic::Ordering;
 use rayon::prelude::*;
 
 use super::model_check::wrong_model_hint;
-use super::{ChunkCoder, Progress};
+use super::chunk::{LockstepDecoder, LOCKSTEP_MAX};
+use super::Progress;
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::error::{ChunkFailure, Error};
+use crate::model::Kernel;
 use crate::Model;
 
 /// Decodes every chunk's tokens (in chunk order) from a parsed file.
+///
+/// Chunks are independent (spec §8), so they are decoded in groups of up to
+/// [`LOCKSTEP_MAX`] in lockstep ([`LockstepDecoder`]), the groups in parallel
+/// on the current rayon pool. The group size follows the thread count so
+/// that every thread gets work; the tokens never depend on it.
 pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
     let k = file.chunk_tokens();
-    (0..file.chunk_count())
+    let count = file.chunk_count();
+    let threads = rayon::current_num_threads().max(1);
+    let group = count.div_ceil(threads).clamp(1, LOCKSTEP_MAX);
+    let kernel = Kernel::current();
+    let groups: Vec<Vec<Vec<u32>>> = (0..count.div_ceil(group))
         .into_par_iter()
         .map_init(
-            || ChunkCoder::new(model, k),
-            |coder, i| {
-                let n = file.tokens_in_chunk(i);
-                let mut out = Vec::with_capacity(n);
-                coder
-                    .decode(file.chunk(i), n, &mut out)
-                    .map_err(|(position, detail)| Error::Chunk { chunk: i, position, detail, hint: String::new() })?;
+            || LockstepDecoder::new(model, k, group, kernel),
+            |dec, g| {
+                let first = g * group;
+                let chunks: Vec<(&[u8], usize)> =
+                    (first..(first + group).min(count)).map(|i| (file.chunk(i), file.tokens_in_chunk(i))).collect();
+                let toks = dec.decode(&chunks).map_err(|(j, position, detail)| Error::Chunk {
+                    chunk: first + j,
+                    position,
+                    detail,
+                    hint: String::new(),
+                })?;
                 if let Some(p) = progress {
-                    p.fetch_add(n as u64, Ordering::Relaxed);
+                    p.fetch_add(chunks.iter().map(|c| c.1 as u64).sum(), Ordering::Relaxed);
                 }
-                Ok(out)
+                Ok(toks)
             },
         )
-        .collect()
+        .collect::<Result<_, Error>>()?;
+    Ok(groups.into_iter().flatten().collect())
 }
 
 /// Decompresses a complete CZIPv1 file. Fails (never returns wrong text) when

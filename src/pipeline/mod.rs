@@ -12,7 +12,7 @@ mod compress;
 mod decompress;
 mod model_check;
 
-pub use chunk::ChunkCoder;
+pub use chunk::{ChunkCoder, LockstepDecoder, LOCKSTEP_MAX, PREFILL_ROWS};
 pub use compress::{compress, CompressOptions};
 pub use decompress::{decode_tokens, decompress};
 

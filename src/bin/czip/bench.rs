@@ -34,7 +34,17 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     let threads = a.threads.threads.map(usize::from).unwrap_or_else(rayon::current_num_threads);
     let opts = CompressOptions { chunk_log2: a.level.and_then(level_to_chunk_log2), ..Default::default() };
     let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
-    println!("model {} · chunk {} tokens · {} thread(s) · best of {}", a.model.model.display(), 1u32 << k, threads, a.repeat);
+    if let Some(kn) = &a.threads.kernel {
+        czip::model::Kernel::set_default(kn.parse()?)?;
+    }
+    println!(
+        "model {} · chunk {} tokens · {} thread(s) · kernel {} · best of {}",
+        a.model.model.display(),
+        1u32 << k,
+        threads,
+        czip::model::Kernel::current().name(),
+        a.repeat
+    );
     println!("{:<28} {:>8} {:>9} {:>12} {:>12} {:>8}", "file", "tokens", "bytes out", "compress", "decompress", "ratio");
     let (mut tok_sum, mut c_sum, mut d_sum) = (0u64, 0f64, 0f64);
     for f in &a.files {

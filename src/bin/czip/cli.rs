@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use czip::container::OuterCodec;
+use czip::model::Kernel;
 use czip::pipeline::{self, level_to_chunk_log2, CompressOptions};
 use czip::Model;
 
@@ -51,11 +52,16 @@ pub struct ModelArg {
     pub model: PathBuf,
 }
 
+/// How the work runs: thread count and int8 kernel. Output never depends on either.
 #[derive(Args)]
 pub struct ThreadsArg {
     /// Worker threads (default: all cores). Output never depends on this.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+    /// Force the int8 kernel (default: the fastest this CPU supports), to
+    /// cross-check paths on your machine. Output never depends on this.
+    #[arg(long, value_name = "scalar|avx2|avx512", value_parser = ["scalar", "avx2", "avx512"])]
+    pub kernel: Option<String>,
 }
 
 #[derive(Args)]
@@ -151,6 +157,9 @@ pub fn load_model(path: &Path) -> Result<Model, String> {
 
 /// Runs `f` on a rayon pool with the requested thread count.
 pub fn in_pool<T: Send>(threads: &ThreadsArg, f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    if let Some(k) = &threads.kernel {
+        Kernel::set_default(k.parse::<Kernel>()?)?;
+    }
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads.threads {
         b = b.num_threads(usize::from(n));

@@ -1,0 +1,220 @@
+//! Branch-free, vectorisable forms of the per-element operations of spec §5
+//! (requantize, RMSNorm scaling, ReGLU, RoPE, clamp) for the fast paths.
+//!
+//! Each is the same integer function as its spec-shaped counterpart in
+//! [`layers`](crate::model::layers) (tested against it on random and edge
+//! inputs, `tests/kernels_elementwise.rs`); the difference is only that the
+//! round-half-to-even shift is written without branches, so the compiler
+//! turns the loops into SIMD. Like the old `linear`, each loop body is
+//! compiled for the baseline target and again with AVX2 / AVX-512 enabled,
+//! chosen at run time (the result is the same integers on every path).
+//!
+//! The release profile keeps overflow checks on, which would stop the
+//! vectoriser; the loops therefore use wrapping operations *where the bound
+//! is proven* (stated at each function). None of them ever wraps.
+
+use crate::model::layers::rms_inverse;
+use crate::model::Requant;
+
+/// `round_half_even(a / 2^sh)` for a magnitude `a` (u64) and `1 <= sh <= 63`.
+/// `q = a >> sh`, `r = a mod 2^sh`, `h = 2^(sh−1)`: `q + (r > h || (r == h && q odd))`.
+#[inline(always)]
+fn rne_mag_u64(a: u64, sh: u32) -> u64 {
+    let q = a >> sh;
+    let r = a & ((1u64 << sh) - 1);
+    let h = 1u64 << (sh - 1);
+    q.wrapping_add(u64::from((r > h) | ((r == h) & (q & 1 == 1))))
+}
+
+/// `round_half_even(a / 2^sh)` for a magnitude `a < 2^32` and `1 <= sh <= 31`.
+#[inline(always)]
+fn rne_mag_u32(a: u32, sh: u32) -> u32 {
+    let q = a >> sh;
+    let r = a & ((1u32 << sh) - 1);
+    let h = 1u32 << (sh - 1);
+    q.wrapping_add(u32::from((r > h) | ((r == h) & (q & 1 == 1))))
+}
+
+/// `clamp_i8(sra_rne_tte_s32(v, sh))` for `1 <= sh <= 31`: the magnitude is
+/// rounded, then clamped to 127 (the clamp is symmetric, so clamping the
+/// magnitude is the same), then the sign is put back.
+#[inline(always)]
+fn sra_clamp_i8(v: i32, sh: u32) -> i8 {
+    let m = rne_mag_u32(v.unsigned_abs(), sh).min(127) as i32;
+    (if v < 0 { m.wrapping_neg() } else { m }) as i8
+}
+
+/// Defines `pub fn NAME(args)` whose body is compiled three times (baseline,
+/// AVX2, AVX-512) and chosen at run time by CPU detection.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* pub fn $name:ident($($arg:ident : $ty:ty),*) $body:block) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+                unsafe fn v512($($arg: $ty),*) { body($($arg),*) }
+                #[target_feature(enable = "avx2")]
+                unsafe fn v256($($arg: $ty),*) { body($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the features were detected just above.
+                    return unsafe { v512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the feature was detected just above.
+                    return unsafe { v256($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+pub(crate) use multiversion;
+
+multiversion! {
+    /// [`requantize`](crate::model::layers::requantize): `shift <= 0`:
+    /// `clamp(x·mult)`; else `clamp_i8(sra_rne_tte_s64_to_s32(x·mult, shift))`.
+    /// The saturation to i32 of the spec is subsumed by the clamp to ±127.
+    /// Widths: `x·mult` exact in i64; shifts >= 64 give 0 (exact extension).
+    pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
+        let mult = i64::from(rq.mult);
+        if rq.shift <= 0 || rq.shift >= 64 {
+            return crate::model::layers::requantize(x, rq, out);
+        }
+        let sh = rq.shift as u32;
+        for (o, &v) in out.iter_mut().zip(x) {
+            let p = i64::from(v).wrapping_mul(mult);
+            let m = rne_mag_u64(p.unsigned_abs(), sh).min(127) as i32;
+            *o = (if p < 0 { m.wrapping_neg() } else { m }) as i8;
+        }
+    }
+}
+
+multiversion! {
+    /// The scaling of [`rmsnorm`](crate::model::layers::rmsnorm) given the
+    /// row's inverse RMS: `y = clamp_i8(sra_rne_tte_s32(x·w·inv, 15))`
+    /// (`|x·w·inv| <= 2^29`).
+    pub fn rmsnorm_scale(x: &[i8], w: &[i8], inv: i32, out: &mut [i8]) {
+        for ((o, &xi), &wi) in out.iter_mut().zip(x).zip(w) {
+            *o = sra_clamp_i8(i32::from(xi).wrapping_mul(i32::from(wi)).wrapping_mul(inv), 15);
+        }
+    }
+}
+
+/// [`rmsnorm`](crate::model::layers::rmsnorm) of an i8 row.
+pub fn rmsnorm(x: &[i8], w: &[i8], out: &mut [i8]) {
+    rmsnorm_scale(x, w, rms_inverse(x), out)
+}
+
+multiversion! {
+    /// `out = clamp_i8(x)` element-wise.
+    pub fn clamp_rows(x: &[i32], out: &mut [i8]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v.clamp(-127, 127) as i8;
+        }
+    }
+}
+
+multiversion! {
+    /// `x += y` element-wise (the residual stays i32; |x| grows by at most
+    /// 127 per block, far from overflow).
+    pub fn add_rows(x: &mut [i32], y: &[i8]) {
+        for (a, &b) in x.iter_mut().zip(y) {
+            *a = a.wrapping_add(i32::from(b));
+        }
+    }
+}
+
+multiversion! {
+    /// [`reglu`](crate::model::layers::reglu): `clamp_i8(sra_rne_tte_s32(max(g,0)·u, 7))`.
+    pub fn reglu(gate: &[i8], up: &[i8], out: &mut [i8]) {
+        for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+            *o = sra_clamp_i8(i32::from(g).max(0).wrapping_mul(i32::from(u)), 7);
+        }
+    }
+}
+
+multiversion! {
+    /// [`rope`](crate::model::layers::rope) of one 64-vector (rotate-half).
+    /// K: `clamp_i8(sra(a, 15))`; Q: `clamp_i8(sra(sra(a, 15), 1))` (two roundings).
+    pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
+        let (x0s, x1s) = x[..64].split_at(32);
+        let (lo, hi) = out[..64].split_at_mut(32);
+        for i in 0..32 {
+            let (x0, x1) = (i32::from(x0s[i]), i32::from(x1s[i]));
+            let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
+            let a = x0.wrapping_mul(c).wrapping_sub(x1.wrapping_mul(s));
+            let b = x0.wrapping_mul(s).wrapping_add(x1.wrapping_mul(c));
+            if is_query {
+                lo[i] = sra_clamp_i8(sra_i32(a, 15), 1);
+                hi[i] = sra_clamp_i8(sra_i32(b, 15), 1);
+            } else {
+                lo[i] = sra_clamp_i8(a, 15);
+                hi[i] = sra_clamp_i8(b, 15);
+            }
+        }
+    }
+}
+
+/// `sra_rne_tte_s32(v, sh)` for `1 <= sh <= 31` (no clamp), branch-free.
+#[inline(always)]
+fn sra_i32(v: i32, sh: u32) -> i32 {
+    let m = rne_mag_u32(v.unsigned_abs(), sh) as i32;
+    if v < 0 {
+        m.wrapping_neg()
+    } else {
+        m
+    }
+}
+
+multiversion! {
+    /// Spec §5 scores from exact dot products:
+    /// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(dot, 2) · mult, 15)`.
+    /// Widths: `sra(dot, 2)` fits i32 and the product is exact in i64; the
+    /// 64-bit rounding shift keeps |result| <= 2^31·2^31/2^15 before
+    /// saturation, so it is saturated to i32 as the spec says.
+    pub fn scores(dots: &[i32], mult: i32, out: &mut [i32]) {
+        for (o, &d) in out.iter_mut().zip(dots) {
+            let p = i64::from(sra_i32(d, 2)).wrapping_mul(i64::from(mult));
+            let m = rne_mag_u64(p.unsigned_abs(), 15) as i64;
+            *o = (if p < 0 { m.wrapping_neg() } else { m }).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        }
+    }
+}
+
+/// `exp(d; ATTN_COEF_Q24)` of spec §6 (see [`exp_q16`](crate::numerics::exp_q16)),
+/// branch-free for the vectoriser. `d >= 0` gives 65535. Widths: `n = |d| <=
+/// 2^31`, `n·coef < 2^50`; `t >> 8 >= 31` gives 1; else `base·E[fr] < 2^33`.
+#[inline(always)]
+pub fn exp_attn(d: i32, exp2: &[u16; 256]) -> u32 {
+    let n = u64::from(d.unsigned_abs());
+    let t = n.wrapping_mul(u64::from(crate::numerics::ATTN_COEF_Q24)).wrapping_add(1 << 23) >> 24;
+    let ip = t >> 8;
+    let fr = (t & 255) as usize;
+    let base = 65536u64 >> ip.min(63);
+    let v = (base.wrapping_mul(u64::from(exp2[fr])).wrapping_add(32768) >> 16).clamp(1, 65535) as u32;
+    if d >= 0 {
+        65535
+    } else if ip >= 31 {
+        1
+    } else {
+        v
+    }
+}
+
+multiversion! {
+    /// `w[t] = exp(sc[t] − m[t]; ATTN_COEF_Q24)` (wrapping i32 difference, as
+    /// the reference forms it; `m[t] >= sc[t]`, so the argument is <= 0).
+    pub fn attn_weights(sc: &[i32], m: &[i32], exp2: &[u16; 256], w: &mut [u32]) {
+        for ((o, &s), &mm) in w.iter_mut().zip(sc).zip(m) {
+            *o = exp_attn(s.wrapping_sub(mm), exp2);
+        }
+    }
+}
