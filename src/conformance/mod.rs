@@ -6,7 +6,15 @@
 //! |---|---|
 //! | [`case`] | the versioned, engine-independent case format |
 //! | [`ops`] | the operation catalogue, answered by the built-in engine |
-
+//! | [`implementation`] | what can be scored: in process, adapter-protocol process, command templates |
+//! | [`runner`] | running cases (gated by declared features) |
+//! | [`compare`] | answer vs expectation, down to the first differing element |
+//! | [`localize`] | file → chunk → token → logits → layer |
+//! | [`witness`] | positions where a known spec §11 departure changes a value |
+//! | [`score`] | judging a directory of `.czip` files another implementation wrote |
+//! | [`report`] | JSON, Markdown and JUnit reports |
+//! | [`suite`] | loading the corpus and its suites |
+//! | [`faults`] | deliberately broken variants, to prove the runner catches them |
 pub mod case;
 pub mod compare;
 pub mod faults;
