@@ -8,4 +8,5 @@
 //! | [`ops`] | the operation catalogue, answered by the built-in engine |
 
 pub mod case;
+pub mod generate;
 pub mod ops;
