@@ -4,10 +4,11 @@
 //! broken in a small reference file).
 //!
 //! The inner payload does not depend on the outer codec, so each (model,
-//! level, text) is compressed and decompressed once by the reference (with
-//! brotli); the zstd cases are derived from the same payload (outer header
+//! level, text) is compressed once by the reference (with brotli); the zstd cases are derived from the same payload (outer header
 //! byte 7 = 0, the payload compressed with zstd by the engine's writer) and
-//! checked by reading the derived file back.
+//! checked by reading the derived file back. The compressions run in
+//! parallel (one reference context per worker); the cases are added in a
+//! fixed order, so the output does not depend on the thread count.
 
 use std::path::Path;
 
@@ -16,6 +17,8 @@ use serde_json::json;
 use super::models::{corpus, corpus_ref};
 use super::synthetic::SyntheticModel;
 use super::Gen;
+use crate::conformance::ops::{reference, Context, Outcome};
+use rayon::prelude::*;
 use crate::conformance::case::{hex, sha256_hex, unhex};
 use crate::container::{read_file, OuterCodec, ReadLimits};
 
@@ -55,28 +58,93 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
             max_bytes: if s.name == "syn_a" { usize::MAX } else { 2400 },
         });
     }
-    for t in &targets {
-        let file = if t.model.starts_with("synthetic/") { format!("file/synthetic_{}.jsonl", t.short) } else { format!("file/{}.jsonl", t.short) };
+    // Compress every (model, level, text) in parallel, one reference
+    // context per worker; cases are then added in a fixed order.
+    let mut tasks = Vec::new();
+    for (ti, t) in targets.iter().enumerate() {
         for &level in &t.levels {
-            let started = std::time::Instant::now();
-            let mut tokens = 0usize;
-            for (name, bytes, sha) in &texts {
-                if std::str::from_utf8(bytes).is_err() || bytes.len() > t.max_bytes {
-                    continue;
+            for (xi, (_, bytes, _)) in texts.iter().enumerate() {
+                if std::str::from_utf8(bytes).is_ok() && bytes.len() <= t.max_bytes {
+                    tasks.push((ti, level, xi));
                 }
-                tokens += file_cases(g, t, &file, level, name, bytes, sha)?;
             }
-            let lv = level.map_or("capacity".to_string(), |l| format!("L{l}"));
-            let secs = started.elapsed().as_secs_f64();
-            g.say(&format!("files {} {lv}: {tokens} tokens compressed and decompressed in {secs:.1} s", t.model));
         }
+    }
+    let started = std::time::Instant::now();
+    let (md, vd, cd) = (g.ctx.models_dir.clone(), g.ctx.vectors_dir.clone(), g.ctx.corpus_dir.clone());
+    let results: Vec<Compressed> = tasks
+        .par_iter()
+        .map_init(
+            || Context::new(md.clone(), vd.clone(), cd.clone()),
+            |ctx, &(ti, level, xi)| compress_one(ctx, &targets[ti], level, &texts[xi]),
+        )
+        .collect::<Result<_, String>>()?;
+    let tokens: usize = results.iter().map(|r| r.tokens).sum();
+    let verified = results.iter().filter(|r| r.roundtrip_checked).count();
+    g.say(&format!(
+        "files: {} compressions, {tokens} tokens in {:.1} s; decompression checked by the reference for {verified} of them (texts up to {ROUNDTRIP_MAX} bytes)",
+        results.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    for (&(ti, level, xi), r) in tasks.iter().zip(&results) {
+        let t = &targets[ti];
+        let file = if t.model.starts_with("synthetic/") { format!("file/synthetic_{}.jsonl", t.short) } else { format!("file/{}.jsonl", t.short) };
+        let (name, _, sha) = &texts[xi];
+        file_cases(g, t, &file, level, name, sha, r)?;
     }
     rejects(g, &texts)?;
     Ok(())
 }
 
-/// Compress + decompress cases for one text, both codecs. Returns the token count.
-fn file_cases(g: &mut Gen, t: &Target, file: &str, level: Option<u8>, name: &str, text: &[u8], sha: &str) -> Result<usize, String> {
+/// The decompression round trip is checked by the reference during
+/// generation for texts up to this many bytes (all of them are also
+/// replayed by `tests/generate_corpus.rs`); for longer texts the expected
+/// `text_sha256` is that of the original text, which a lossless file must give.
+const ROUNDTRIP_MAX: usize = 3000;
+
+/// One text compressed by the reference, and its zstd twin.
+struct Compressed {
+    brotli: Vec<u8>,
+    zstd: Vec<u8>,
+    payload_sha256: String,
+    text_sha256: String,
+    tokens: usize,
+    roundtrip_checked: bool,
+}
+
+fn compress_one(ctx: &mut Context, t: &Target, level: Option<u8>, text: &(String, Vec<u8>, String)) -> Result<Compressed, String> {
+    let (name, bytes, sha) = text;
+    let args = json!({"model": t.model, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": t.hash});
+    let ans = match reference(ctx, "compress", &args) {
+        Outcome::Result(v) => v,
+        other => return Err(format!("compress {name} with {}: {other:?}", t.model)),
+    };
+    let fbytes = unhex(ans["file_hex"].as_str().unwrap_or("")).ok_or("compress: file_hex")?;
+    let parsed = read_file(&fbytes, &NO_LIMITS).map_err(|e| format!("reading the reference's own file: {e}"))?;
+    let zfile = outer_with_codec(&fbytes, &parsed.payload, OuterCodec::Zstd)?;
+    let zparsed = read_file(&zfile, &NO_LIMITS).map_err(|e| format!("reading the derived zstd file: {e}"))?;
+    if zparsed.payload != parsed.payload {
+        return Err("derived zstd file has another payload".into());
+    }
+    let roundtrip_checked = bytes.len() <= ROUNDTRIP_MAX;
+    if roundtrip_checked {
+        match reference(ctx, "decompress", &json!({"model": t.model, "file_hex": hex(&fbytes)})) {
+            Outcome::Result(v) if unhex(v["text_hex"].as_str().unwrap_or("")).as_deref() == Some(&bytes[..]) => {}
+            other => return Err(format!("{name} ({}): the reference does not give the text back: {other:?}", t.model)),
+        }
+    }
+    Ok(Compressed {
+        brotli: fbytes,
+        zstd: zfile,
+        payload_sha256: sha256_hex(&parsed.payload),
+        text_sha256: sha256_hex(bytes),
+        tokens: parsed.total_tokens() as usize,
+        roundtrip_checked,
+    })
+}
+
+/// Compress + decompress cases for one text, both codecs.
+fn file_cases(g: &mut Gen, t: &Target, file: &str, level: Option<u8>, name: &str, sha: &str, r: &Compressed) -> Result<(), String> {
     let lv = level.map_or("capacity".to_string(), |l| format!("L{l}"));
     let stem = name.replace('.', "_");
     let levels_req = level.is_some_and(|l| l > 1);
@@ -96,34 +164,17 @@ fn file_cases(g: &mut Gen, t: &Target, file: &str, level: Option<u8>, name: &str
         tags.push("edge");
     }
     let args = json!({"model": t.model, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": t.hash});
-    let ans = g.answer("compress", &args)?;
-    let fbytes = unhex(ans["file_hex"].as_str().unwrap_or("")).ok_or("compress: file_hex")?;
-    let parsed = read_file(&fbytes, &NO_LIMITS).map_err(|e| format!("reading the reference's own file: {e}"))?;
-    let payload_sha = sha256_hex(&parsed.payload);
-    let tokens = parsed.total_tokens() as usize;
-    let zfile = outer_with_codec(&fbytes, &parsed.payload, OuterCodec::Zstd)?;
-    let zparsed = read_file(&zfile, &NO_LIMITS).map_err(|e| format!("reading the derived zstd file: {e}"))?;
-    if zparsed.payload != parsed.payload {
-        return Err("derived zstd file has another payload".into());
-    }
-    // Decompress once (brotli); the zstd file has the same payload and header fields.
-    let dec = g.answer("decompress", &json!({"model": t.model, "file_hex": hex(&fbytes)}))?;
-    let out = unhex(dec["text_hex"].as_str().unwrap_or("")).ok_or("decompress: text_hex")?;
-    if out != text {
-        return Err(format!("{name} ({}, {lv}): the reference does not give the text back", t.model));
-    }
-    let text_sha = sha256_hex(&out);
-    for (codec, fb) in [("brotli", &fbytes), ("zstd", &zfile)] {
+    for (codec, fb) in [("brotli", &r.brotli), ("zstd", &r.zstd)] {
         let mut a = args.clone();
         a["codec"] = json!(codec);
         let id = format!("file.compress.{}.{lv}.{codec}.{stem}", t.short);
-        let expect = json!({"outer_header_hex": hex(&fb[..16]), "payload_sha256": payload_sha});
+        let expect = json!({"outer_header_hex": hex(&fb[..16]), "payload_sha256": r.payload_sha256});
         g.push_case(file, &id, "compress", a, expect, "§8", &requires, &tags)?;
         let id = format!("file.decompress.{}.{lv}.{codec}.{stem}", t.short);
         let a = json!({"model": t.model, "file_hex": hex(fb)});
-        g.push_case(file, &id, "decompress", a, json!({"text_sha256": text_sha}), "§9", &requires, &tags)?;
+        g.push_case(file, &id, "decompress", a, json!({"text_sha256": r.text_sha256}), "§9", &requires, &tags)?;
     }
-    Ok(tokens)
+    Ok(())
 }
 
 /// A text of our own, long enough for three 64-token chunks.
