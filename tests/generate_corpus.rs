@@ -109,6 +109,9 @@ fn committed_cases() -> Vec<(String, Case)> {
 /// Does `got` (an answer field) satisfy `want` (an expectation field)?
 fn matches(want: &Value, got: &Value) -> bool {
     if digest_of(want).is_some() {
+        if let (Some(w), Some(g)) = (digest_of(want), digest_of(got)) {
+            return w == g; // both digests (e.g. model_tables' RoPE tables)
+        }
         return as_array(got).and_then(|xs| digest_matches(want, &xs)) == Some(true);
     }
     match (want, got) {
