@@ -14,10 +14,12 @@
 //! | [`score`] | judging a directory of `.czip` files another implementation wrote |
 //! | [`report`] | JSON, Markdown and JUnit reports |
 //! | [`suite`] | loading the corpus and its suites |
+//! | [`generate`] | writes the whole corpus, synthetic models and suites, deterministically |
 //! | [`faults`] | deliberately broken variants, to prove the runner catches them |
 pub mod case;
 pub mod compare;
 pub mod faults;
+pub mod generate;
 pub mod implementation;
 pub mod localize;
 pub mod ops;

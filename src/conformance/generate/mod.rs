@@ -1,0 +1,260 @@
+//! `czip-conformance generate`: writes the whole golden corpus (`vectors/`)
+//! and the suite manifests (`suites/`) deterministically.
+//!
+//! Every expectation is the answer of the built-in reference
+//! ([`ops::reference`](super::ops::reference)) to the very arguments stored in
+//! the case; the generator only chooses inputs (from fixed seeds, see
+//! [`rng`]) and which answer fields a case checks. Reject cases are kept only
+//! after checking that the reference really refuses them.
+//!
+//! | module | writes |
+//! |---|---|
+//! | [`primitives`] | `primitive/*` (§1) |
+//! | [`tables`] | `table/*` (§2) |
+//! | [`layers`] | `layer/*` (§5, §6 exp and frequency table) |
+//! | [`synthetic`] | `models/*.czm`, small `czip-model-v1` files made from a seed |
+//! | [`models`] | `model/*` (tokenize, logits, traces) and `chunk/*` (coder, chunks) |
+//! | [`files`] | `file/*` (compress, decompress, rejects) |
+//! | [`suites`] | `manifest.json`, `coverage.md`, `../suites/*.json` |
+
+pub mod files;
+pub mod layers;
+pub mod models;
+pub mod primitives;
+pub mod rng;
+pub mod suites;
+pub mod synthetic;
+pub mod tables;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::case::{array_digest, as_array, digest_of, Case, Dtype};
+use super::ops::{reference, Context, Outcome};
+
+/// Where to write and what to read.
+pub struct GenerateOptions {
+    /// `vectors/`.
+    pub out_dir: PathBuf,
+    /// `suites/`.
+    pub suites_dir: PathBuf,
+    /// The published models (`v000_eng.czm`, `v001_eng.czm`).
+    pub models_dir: PathBuf,
+    /// The texts of `../shared/golden/corpus` (read, hashed, never copied).
+    pub corpus_dir: PathBuf,
+}
+
+/// What was written.
+pub struct GenerateSummary {
+    /// Each case file, relative to `out_dir`, with its case count (sorted by path).
+    pub files: Vec<(String, usize)>,
+}
+
+/// The levels of `vectors/<level>/<group>.jsonl` (spec §10), in order.
+pub const LEVELS: &[&str] = &["primitive", "table", "layer", "model", "chunk", "file"];
+
+/// Collects cases, asking the reference for every expectation.
+pub struct Gen<'p> {
+    pub ctx: Context,
+    /// `vectors/<file>` → its cases, in generation order.
+    pub files: BTreeMap<String, Vec<Case>>,
+    progress: &'p mut dyn FnMut(&str),
+    ids: std::collections::HashSet<String>,
+    counters: std::collections::HashMap<String, usize>,
+}
+
+impl<'p> Gen<'p> {
+    pub fn new(ctx: Context, progress: &'p mut dyn FnMut(&str)) -> Self {
+        Gen { ctx, files: BTreeMap::new(), progress, ids: Default::default(), counters: Default::default() }
+    }
+
+    /// `prefix.N` with N counting from 0 per prefix (stable ids within a group).
+    pub fn id(&mut self, prefix: &str) -> String {
+        let n = self.counters.entry(prefix.to_string()).or_insert(0);
+        let id = format!("{prefix}.{n}");
+        *n += 1;
+        id
+    }
+
+    pub fn say(&mut self, msg: &str) {
+        (self.progress)(msg);
+    }
+
+    /// The reference answer, which must be a result.
+    pub fn answer(&mut self, op: &str, args: &Value) -> Result<Value, String> {
+        match reference(&mut self.ctx, op, args) {
+            Outcome::Result(v) => Ok(v),
+            Outcome::Error(e) => Err(format!("reference refused {op} {}: {e}", short(args))),
+            Outcome::Unsupported(e) => Err(format!("reference does not support {op}: {e}")),
+        }
+    }
+
+    fn push(&mut self, file: &str, case: Case) -> Result<(), String> {
+        if !self.ids.insert(case.id.clone()) {
+            return Err(format!("duplicate case id {}", case.id));
+        }
+        self.files.entry(file.to_string()).or_default().push(case);
+        Ok(())
+    }
+
+    /// Adds a case whose expectation is `fields` of the reference answer
+    /// (packed arrays keep only their digest).
+    #[allow(clippy::too_many_arguments)]
+    pub fn case(
+        &mut self,
+        file: &str,
+        id: &str,
+        op: &str,
+        args: Value,
+        fields: &[&str],
+        spec: &str,
+        requires: &[&str],
+        tags: &[&str],
+    ) -> Result<Value, String> {
+        let f: Vec<(&str, Option<Dtype>)> = fields.iter().map(|&f| (f, None)).collect();
+        self.case_with(file, id, op, args, &f, spec, requires, tags)
+    }
+
+    /// Like [`Gen::case`]; a field given with a dtype has every integer
+    /// array in it replaced by its `{dtype, len, sha256}` digest.
+    #[allow(clippy::too_many_arguments)]
+    pub fn case_with(
+        &mut self,
+        file: &str,
+        id: &str,
+        op: &str,
+        args: Value,
+        fields: &[(&str, Option<Dtype>)],
+        spec: &str,
+        requires: &[&str],
+        tags: &[&str],
+    ) -> Result<Value, String> {
+        let ans = self.answer(op, &args)?;
+        let mut expect = Map::new();
+        for &(f, keep) in fields {
+            let v = ans.get(f).ok_or_else(|| format!("{id}: the answer has no field {f}"))?;
+            expect.insert(f.to_string(), slim(v, keep));
+        }
+        self.push_case(file, id, op, args, Value::Object(expect), spec, requires, tags)?;
+        Ok(ans)
+    }
+
+    /// Adds a case with an expectation computed by the caller (from a reference answer).
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_case(
+        &mut self,
+        file: &str,
+        id: &str,
+        op: &str,
+        args: Value,
+        expect: Value,
+        spec: &str,
+        requires: &[&str],
+        tags: &[&str],
+    ) -> Result<(), String> {
+        let case = Case {
+            id: id.to_string(),
+            op: op.to_string(),
+            args,
+            expect,
+            spec: spec.to_string(),
+            requires: sorted(requires),
+            tags: sorted(tags),
+        };
+        self.push(file, case)
+    }
+
+    /// Adds a case that must be refused, after checking that the reference refuses it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reject(
+        &mut self,
+        file: &str,
+        id: &str,
+        op: &str,
+        args: Value,
+        spec: &str,
+        requires: &[&str],
+        tags: &[&str],
+    ) -> Result<String, String> {
+        let msg = match reference(&mut self.ctx, op, &args) {
+            Outcome::Error(e) => e,
+            Outcome::Result(_) => return Err(format!("{id}: the reference accepts a case meant to be refused")),
+            Outcome::Unsupported(e) => return Err(format!("{id}: {e}")),
+        };
+        self.push_case(file, id, op, args, serde_json::json!({"error": true}), spec, requires, tags)?;
+        Ok(msg)
+    }
+}
+
+fn sorted(xs: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = xs.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// An answer field as stored in an expectation: packed arrays keep only
+/// their digest; with a dtype, every integer array becomes a digest.
+pub fn slim(v: &Value, keep: Option<Dtype>) -> Value {
+    match v {
+        Value::Object(o) if digest_of(v).is_some() => {
+            let mut o = o.clone();
+            o.remove("hex");
+            Value::Object(o)
+        }
+        Value::Array(a) if a.iter().all(Value::is_number) => match (keep, as_array(v)) {
+            (Some(d), Some(xs)) => array_digest(&xs, d),
+            _ => v.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(|x| slim(x, keep)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A short rendering of arguments for error messages.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 {
+        format!("{}…", &s[..200])
+    } else {
+        s
+    }
+}
+
+/// Writes `bytes` to `path`, creating parent directories.
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Generates everything (see the module documentation).
+pub fn generate_all(opts: &GenerateOptions, progress: &mut dyn FnMut(&str)) -> Result<GenerateSummary, String> {
+    // Directories owned by the generator are rebuilt from scratch, so a case
+    // file that is no longer generated cannot linger.
+    for d in LEVELS.iter().chain(["models"].iter()) {
+        let p = opts.out_dir.join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
+        }
+    }
+    if opts.suites_dir.exists() {
+        std::fs::remove_dir_all(&opts.suites_dir)
+            .map_err(|e| format!("cannot remove {}: {e}", opts.suites_dir.display()))?;
+    }
+
+    let synthetic = synthetic::write_models(&opts.out_dir.join("models"), progress)?;
+    let ctx = Context::new(opts.models_dir.clone(), opts.out_dir.clone(), opts.corpus_dir.clone());
+    let mut g = Gen::new(ctx, progress);
+
+    primitives::generate(&mut g)?;
+    tables::generate(&mut g, &synthetic)?;
+    layers::generate(&mut g)?;
+    models::generate(&mut g, &synthetic)?;
+    files::generate(&mut g, &synthetic, &opts.corpus_dir)?;
+
+    suites::write_all(&mut g, opts, &synthetic)
+}

@@ -1,0 +1,41 @@
+//! `table/*.jsonl`: the §2 tables regenerated from their formulas, and each
+//! model's stored tables (published and synthetic) with their count of
+//! entries that differ from the formulas.
+
+use serde_json::json;
+
+use super::synthetic::SyntheticModel;
+use super::Gen;
+use crate::conformance::case::Dtype;
+
+/// θ = 10000 in Q16, as in both published models.
+pub const THETA_Q16: u32 = 655_360_000;
+
+pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String> {
+    g.say("tables");
+    let f = "table/formulas.jsonl";
+    g.case(f, "table.exp2_table.0", "exp2_table", json!({}), &["table"], "§2", &["core"], &[])?;
+    for (rows, theta) in [(64usize, THETA_Q16), (1024, THETA_Q16), (128, THETA_Q16), (16, 3_276_800_000), (8, 65_536)] {
+        let id = format!("table.rope_table.rows{rows}.theta{theta}");
+        let fields: &[(&str, Option<Dtype>)] = if rows * 32 > 4096 {
+            &[("cos", Some(Dtype::I16)), ("sin", Some(Dtype::I16))]
+        } else {
+            &[("cos", None), ("sin", None)]
+        };
+        g.case_with(f, &id, "rope_table", json!({"rows": rows, "theta_q16": theta}), fields, "§2", &["core"], &[])?;
+    }
+    let f = "table/model_tables.jsonl";
+    let fields = ["exp2", "rope_rows", "rope_cos", "rope_sin", "formula_mismatches"];
+    for m in ["v000", "v001"] {
+        let ans = g.case(f, &format!("table.model_tables.{m}"), "model_tables", json!({"model": m}), &fields, "§2", &["core"], if m == "v000" { &["divergence:capacity_from_rope_rows"] } else { &[] })?;
+        g.say(&format!("  {m}: {} RoPE rows, {} entries differ from the formulas", ans["rope_rows"], ans["formula_mismatches"]));
+    }
+    for s in synthetic {
+        let name = format!("synthetic/{}", s.name);
+        let ans = g.case(f, &format!("table.model_tables.{}", s.name), "model_tables", json!({"model": name}), &fields, "§2", &s.requires(), &[])?;
+        if ans["formula_mismatches"] != json!(0) {
+            return Err(format!("{name}: stored tables differ from the formulas"));
+        }
+    }
+    Ok(())
+}
