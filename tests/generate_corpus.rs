@@ -12,9 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use czip::conformance::case::{as_array, as_int, digest_matches, digest_of, from_jsonl, sha256_hex, unhex, Case};
+use czip::conformance::case::{as_array, from_jsonl, Case};
 use czip::conformance::generate::{generate_all, GenerateOptions, GenerateSummary};
-use czip::conformance::ops::{reference, Context, Outcome};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -65,16 +64,6 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "writes the committed corpus; run on purpose after changing the generator"]
-fn regenerate() {
-    let Some((models, corpus)) = inputs() else { return };
-    let s = generate_into(&repo().join("vectors"), &repo().join("suites"), &models, &corpus);
-    for (f, n) in &s.files {
-        eprintln!("{n:6} {f}");
-    }
-}
-
-#[test]
 fn generation_is_deterministic_and_matches_the_committed_corpus() {
     let Some((models, corpus)) = inputs() else { return };
     let tmp = temp_dir("det");
@@ -91,99 +80,9 @@ fn generation_is_deterministic_and_matches_the_committed_corpus() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
-fn committed_cases() -> Vec<(String, Case)> {
-    let dir = repo().join("vectors");
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("vectors/manifest.json")).unwrap();
-    let mut out = Vec::new();
-    for f in manifest["files"].as_array().unwrap() {
-        let path = f["path"].as_str().unwrap();
-        let text = std::fs::read_to_string(dir.join(path)).unwrap();
-        assert_eq!(sha256_hex(text.as_bytes()), f["sha256"].as_str().unwrap(), "{path}: sha256 differs from the manifest");
-        let cases = from_jsonl(&text, path).unwrap();
-        assert_eq!(cases.len() as u64, f["cases"].as_u64().unwrap(), "{path}: case count");
-        out.extend(cases.into_iter().map(|c| (path.to_string(), c)));
-    }
-    out
-}
-
-/// Does `got` (an answer field) satisfy `want` (an expectation field)?
-fn matches(want: &Value, got: &Value) -> bool {
-    if digest_of(want).is_some() {
-        if let (Some(w), Some(g)) = (digest_of(want), digest_of(got)) {
-            return w == g; // both digests (e.g. model_tables' RoPE tables)
-        }
-        return as_array(got).and_then(|xs| digest_matches(want, &xs)) == Some(true);
-    }
-    match (want, got) {
-        (Value::Array(w), Value::Array(g)) => w.len() == g.len() && w.iter().zip(g).all(|(a, b)| matches(a, b)),
-        (Value::Array(_), Value::Object(_)) => as_array(want) == as_array(got),
-        (Value::Object(w), Value::Object(g)) => w.iter().all(|(k, v)| g.get(k).is_some_and(|x| matches(v, x))),
-        _ => want == got || (as_int(want).is_some() && as_int(want) == as_int(got)),
-    }
-}
-
-/// The scored view of an answer: compress → header + payload digest, decompress → text digest.
-fn scored(op: &str, ans: &Value) -> Value {
-    match op {
-        "compress" => {
-            let f = unhex(ans["file_hex"].as_str().unwrap()).unwrap();
-            let parsed = czip::container::read_file(&f, &Default::default()).unwrap();
-            serde_json::json!({"outer_header_hex": czip::conformance::case::hex(&f[..16]), "payload_sha256": sha256_hex(&parsed.payload)})
-        }
-        "decompress" => serde_json::json!({"text_sha256": sha256_hex(&unhex(ans["text_hex"].as_str().unwrap()).unwrap())}),
-        _ => ans.clone(),
-    }
-}
-
-/// File cases on long texts are reproduced by the determinism test (which
-/// regenerates them through the reference); the replay covers every other case,
-/// rejects included, and the file cases on texts up to 3000 bytes.
-fn replay_cheaply(c: &Case, corpus: &Path) -> bool {
-    if c.op != "compress" && c.op != "decompress" {
-        return true;
-    }
-    if c.expect.get("error").is_some() {
-        return true;
-    }
-    match c.op.as_str() {
-        "compress" => {
-            let name = c.args["text"]["corpus"].as_str().unwrap_or("");
-            std::fs::metadata(corpus.join(name)).map(|m| m.len() <= 3000).unwrap_or(true)
-        }
-        // uncompressed_len, bytes 8..12 of the outer header.
-        _ => c.args["file_hex"].as_str().and_then(unhex).map_or(true, |f| f.len() < 12 || u32::from_le_bytes([f[8], f[9], f[10], f[11]]) <= 3000),
-    }
-}
-
-#[test]
-fn every_committed_expectation_is_reproduced_by_the_reference() {
-    let Some((models, corpus)) = inputs() else { return };
-    let started = Instant::now();
-    let mut ctx = Context::new(models, repo().join("vectors"), corpus.clone());
-    let (mut n, mut skipped) = (0usize, 0usize);
-    let mut failures = Vec::new();
-    for (path, c) in committed_cases() {
-        if !replay_cheaply(&c, &corpus) {
-            skipped += 1;
-            continue;
-        }
-        n += 1;
-        let out = reference(&mut ctx, &c.op, &c.args);
-        let ok = match (&out, c.expect.get("error")) {
-            (Outcome::Error(_), Some(Value::Bool(true))) => true,
-            (Outcome::Result(ans), None) => {
-                let ans = scored(&c.op, ans);
-                c.expect.as_object().unwrap().iter().all(|(k, v)| ans.get(k).is_some_and(|g| matches(v, g)))
-            }
-            _ => false,
-        };
-        if !ok {
-            failures.push(format!("{path}: {}", c.id));
-        }
-    }
-    eprintln!("replayed {n} cases ({skipped} long file cases left to the determinism test) in {:.1} s", started.elapsed().as_secs_f64());
-    assert!(failures.is_empty(), "{} cases not reproduced: {:?}", failures.len(), &failures[..failures.len().min(20)]);
-}
+// Replaying every committed expectation through the reference is done by
+// `tests/conformance_runner.rs` (the built-in engine must pass every case,
+// in process and through `czip-conformance serve`).
 
 #[test]
 fn synthetic_models_load_with_tables_equal_to_the_formulas() {

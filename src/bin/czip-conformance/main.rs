@@ -66,6 +66,12 @@ impl Paths {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Write the whole golden corpus (vectors/), its synthetic models and the
+    /// suites (suites/), deterministically from fixed seeds.
+    Generate {
+        #[command(flatten)]
+        paths: Paths,
+    },
     /// List the suites and their case counts.
     List {
         #[command(flatten)]
@@ -124,6 +130,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Cmd::List { paths } => list(&paths),
+        Cmd::Generate { paths } => generate(&paths),
         Cmd::Run(a) => run(&a),
         Cmd::Score(a) => score(&a),
         Cmd::Serve { fault } => serve::serve(fault.as_deref()),
@@ -275,4 +282,20 @@ fn score(a: &ScoreArgs) -> Result<bool, String> {
     }
     println!("{}", closing_line(&results));
     Ok(report.passed())
+}
+
+fn generate(paths: &Paths) -> Result<bool, String> {
+    use czip::conformance::generate::{generate_all, GenerateOptions};
+    let ctx = paths.context();
+    let opts = GenerateOptions {
+        out_dir: paths.vectors.clone(),
+        suites_dir: paths.suites_dir.clone(),
+        models_dir: ctx.models_dir.clone(),
+        corpus_dir: ctx.corpus_dir.clone(),
+    };
+    let started = std::time::Instant::now();
+    let summary = generate_all(&opts, &mut |msg| eprintln!("{msg}"))?;
+    let total: usize = summary.files.iter().map(|(_, n)| n).sum();
+    println!("{total} cases in {} files written to {} ({:.0} s)", summary.files.len(), paths.vectors.display(), started.elapsed().as_secs_f64());
+    Ok(true)
 }

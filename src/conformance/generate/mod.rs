@@ -87,7 +87,7 @@ impl<'p> Gen<'p> {
         match reference(&mut self.ctx, op, args) {
             Outcome::Result(v) => Ok(v),
             Outcome::Error(e) => Err(format!("reference refused {op} {}: {e}", short(args))),
-            Outcome::Unsupported(e) => Err(format!("reference does not support {op}: {e}")),
+            Outcome::Unsupported(e) | Outcome::Broken(e) => Err(format!("reference does not support {op}: {e}")),
         }
     }
 
@@ -181,7 +181,7 @@ impl<'p> Gen<'p> {
         let msg = match reference(&mut self.ctx, op, &args) {
             Outcome::Error(e) => e,
             Outcome::Result(_) => return Err(format!("{id}: the reference accepts a case meant to be refused")),
-            Outcome::Unsupported(e) => return Err(format!("{id}: {e}")),
+            Outcome::Unsupported(e) | Outcome::Broken(e) => return Err(format!("{id}: {e}")),
         };
         self.push_case(file, id, op, args, serde_json::json!({"error": true}), spec, requires, tags)?;
         Ok(msg)
