@@ -18,7 +18,8 @@ pub const FAULTS: &[(&str, &str)] = &[
     ("wrap-accumulator", "the attention accumulator is 32-bit and wraps (the latest public Rust)"),
 ];
 
-/// `n / d` rounded the Python way: up at `r = (d−1)/2` for odd `d`, ties to even otherwise.
+/// `n / d` rounded the Python way, `⌊(n + ⌈d/2⌉) / d⌋`: up at `r = (d−1)/2` for odd `d`
+/// (including d = 1, where it adds one; saturating at u32::MAX).
 fn udiv_round_up(n: u32, d: u32) -> u32 {
     if d == 0 {
         return 0;
@@ -26,7 +27,7 @@ fn udiv_round_up(n: u32, d: u32) -> u32 {
     let (q, r) = (n / d, n % d);
     let (twice_r, d64) = (2 * u64::from(r), u64::from(d));
     if twice_r > d64 || (d % 2 == 1 && twice_r + 1 == d64) || (twice_r == d64 && q % 2 == 1) {
-        q + 1
+        q.saturating_add(1)
     } else {
         q
     }
