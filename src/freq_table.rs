@@ -28,6 +28,19 @@ impl std::fmt::Display for FreqTableError {
 }
 impl std::error::Error for FreqTableError {}
 
+/// Checks the inputs of both builders; returns `(V, argmax)`.
+fn validate(logits: &[i32], total: u32, cum: &[u32]) -> Result<(usize, usize), FreqTableError> {
+    let v = logits.len();
+    let a = argmax(logits).ok_or(FreqTableError::EmptyLogits)?;
+    if cum.len() != v {
+        return Err(FreqTableError::OutputLength { got: cum.len(), expected: v });
+    }
+    if u64::from(total) <= v as u64 {
+        return Err(FreqTableError::TotalTooSmall { total, vocab: v });
+    }
+    Ok((v, a))
+}
+
 /// The spec-shaped form of [`build_cumfreqs`], kept as the reference the
 /// fast one is tested against. Builds the inclusive cumulative table `cum`
 /// (spec §6) from `logits`:
@@ -47,14 +60,7 @@ pub fn build_cumfreqs_reference(
     exp2: &[u16; 256],
     cum: &mut [u32],
 ) -> Result<(), FreqTableError> {
-    let v = logits.len();
-    let a = argmax(logits).ok_or(FreqTableError::EmptyLogits)?;
-    if cum.len() != v {
-        return Err(FreqTableError::OutputLength { got: cum.len(), expected: v });
-    }
-    if u64::from(total) <= v as u64 {
-        return Err(FreqTableError::TotalTooSmall { total, vocab: v });
-    }
+    let (v, a) = validate(logits, total, cum)?;
     let m = logits[a];
     // First pass: e_j into cum (as scratch) and Σe.
     let mut sum_e: u64 = 0;
@@ -97,14 +103,7 @@ pub fn build_cumfreqs(
     exp2: &[u16; 256],
     cum: &mut [u32],
 ) -> Result<(), FreqTableError> {
-    let v = logits.len();
-    let a = argmax(logits).ok_or(FreqTableError::EmptyLogits)?;
-    if cum.len() != v {
-        return Err(FreqTableError::OutputLength { got: cum.len(), expected: v });
-    }
-    if u64::from(total) <= v as u64 {
-        return Err(FreqTableError::TotalTooSmall { total, vocab: v });
-    }
+    let (v, a) = validate(logits, total, cum)?;
     let m = logits[a];
     exps(logits, m, coef_q24, exp2, cum);
     let sum_e: u64 = cum.iter().map(|&e| u64::from(e)).sum();
