@@ -40,6 +40,14 @@ pub enum ChunkFailure {
     /// The decoded token has no bytes in the vocabulary (e.g. a special id
     /// that the text could not have contained).
     Token(String),
+    /// The chunk decoded to tokens, but re-encoding those tokens with the
+    /// same tables does not give back the chunk's bytes: a conforming encoder
+    /// did not write them (corrupt file, or a file written with another
+    /// model). The arithmetic code has no redundancy of its own, so this is
+    /// the check that catches a damaged chunk whose decoded text happens to
+    /// keep the right length and be valid UTF-8. `matched` is the length of
+    /// the common prefix of the stored and re-encoded bytes.
+    NotCanonical { stored_len: usize, reencoded_len: usize, matched: usize },
 }
 
 impl fmt::Display for ChunkFailure {
@@ -49,6 +57,12 @@ impl fmt::Display for ChunkFailure {
             ChunkFailure::Step(e) => write!(f, "{e}"),
             ChunkFailure::FreqTable(e) => write!(f, "{e}"),
             ChunkFailure::Token(e) => f.write_str(e),
+            ChunkFailure::NotCanonical { stored_len, reencoded_len, matched } => write!(
+                f,
+                "chunk bytes are not the encoding of the tokens they decode to (stored {stored_len} bytes, \
+                 re-encoded {reencoded_len}, identical for the first {matched}): the file is corrupt or was \
+                 written with another model"
+            ),
         }
     }
 }
