@@ -17,9 +17,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use czip::coder::{Decoder, Encoder};
-use czip::container::{
-    encode_payload, payloads_equivalent, read_file, write_file, ReadLimits, WriteParams,
-};
+use czip::container::{encode_payload, payloads_equivalent, read_file, ReadLimits, WriteParams};
 use czip::model::ForwardState;
 use czip::Model;
 
@@ -55,12 +53,17 @@ pub fn real_models() -> &'static [Model] {
 // container
 
 pub fn container(data: &[u8]) {
-    for cap in [None, Some(64), Some(1024), Some(4096)] {
+    let mut accepted_with: Option<czip::container::CzipFile> = None;
+    for cap in [None, Some(64), Some(1024)] {
         let limits = ReadLimits { model_capacity_tokens: cap };
         let Ok(f) = read_file(data, &limits) else { continue };
         let k = f.chunk_tokens();
         if let Some(c) = cap {
             assert!(k <= c, "K {k} accepted above capacity {c}");
+        }
+        if let Some(prev) = &accepted_with {
+            assert_eq!(prev, &f, "a capacity limit changed what was read");
+            continue;
         }
         assert_eq!(u64::from(f.outer.header_len), f.inner.header_len());
         assert_eq!(f.chunk_count(), f.inner.chunk_count as usize);
@@ -74,7 +77,10 @@ pub fn container(data: &[u8]) {
             sum += c.len();
         }
         assert_eq!(sum, f.chunk_data.len());
-        // What was accepted writes back to the same payload and reads again.
+        // What was accepted re-encodes to the same payload. (Not re-written
+        // through the outer codec here: zstd level 22 and brotli q11 cost tens
+        // of milliseconds per call, which would make this target crawl; the
+        // container's proptests cover write → read.)
         let params = WriteParams {
             codec: f.outer.codec,
             model_id_hash: f.inner.model_id_hash,
@@ -86,12 +92,7 @@ pub fn container(data: &[u8]) {
         let payload = encode_payload(&params, &chunks).expect("accepted file re-encodes");
         assert!(payloads_equivalent(&payload, &f.payload));
         assert_eq!(payload, f.payload);
-        if f.payload.len() < 4096 {
-            let again = write_file(&params, &chunks).expect("accepted file re-writes");
-            let g = read_file(&again, &limits).expect("re-written file reads");
-            assert_eq!(g.payload, f.payload);
-            assert_eq!(g.outer.uncompressed_len, f.outer.uncompressed_len);
-        }
+        accepted_with = Some(f);
     }
 }
 

@@ -29,6 +29,14 @@ pub enum Error {
     DecodedLengthMismatch { expected: u64, decoded: u64, hint: String },
     /// The decoded bytes are not UTF-8.
     DecodedNotUtf8 { valid_up_to: usize, hint: String },
+    /// The decoded tokens are not the tokenization of the decoded text, so
+    /// no conforming encoder wrote them (the encoder tokenizes the text);
+    /// `position` is the first token that differs.
+    TokensNotCanonical { position: usize, hint: String },
+    /// The file's `model_id_hash` names another published model (its content
+    /// hash or the path hash upstream wrote for it): decoding with this model
+    /// cannot give the text back.
+    WrongModel { stored: u32, written_with: &'static str, content_hash: u32 },
 }
 
 /// What went wrong inside one chunk.
@@ -92,6 +100,16 @@ impl fmt::Display for Error {
             Error::DecodedNotUtf8 { valid_up_to, hint } => {
                 write!(f, "decoded text is not valid UTF-8 (first invalid byte at offset {valid_up_to}){hint}")
             }
+            Error::TokensNotCanonical { position, hint } => write!(
+                f,
+                "decoded tokens are not the tokenization of the decoded text (first difference at token {position}): \
+                 no encoder wrote this file, it is corrupt{hint}"
+            ),
+            Error::WrongModel { stored, written_with, content_hash } => write!(
+                f,
+                "model_id_hash: {stored:08x} says the file was written with {written_with}, not with this model \
+                 (content hash {content_hash:08x}): decode it with {written_with}"
+            ),
         }
     }
 }

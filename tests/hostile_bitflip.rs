@@ -1,9 +1,22 @@
-//! Bit-flip campaign: for a few small golden files, every single-bit flip of
+//! Bit-flip campaign: for four small golden files, every single-bit flip of
 //! the whole file (outer header, compressed stream, everything) is decoded
-//! with the right model. Every outcome must be the exact original text or an
-//! error with a message; a different text returned as success is a failure.
-//! The counts of each outcome are printed (`cargo test --release --test
-//! hostile_bitflip -- --nocapture`).
+//! with the right model through `pipeline::decompress`, and each outcome is
+//! counted and printed (`cargo test --release --test hostile_bitflip --
+//! --nocapture`): the exact text, an error (by stage), a valid file of
+//! another text, or a wrong text returned as success.
+//!
+//! CZIP v1 has no checksum and the arithmetic code has no redundancy, so a
+//! flip in the chunk data usually decodes to *some* tokens; only the length,
+//! UTF-8 and the structure of the code can reveal it. Today's decoder checks
+//! length and UTF-8, and a few percent of the flips come back as a wrong text
+//! with success. Two further checks close that gap (they need edits to
+//! `src/pipeline/{chunk,decompress}.rs`, proposed in the report of issue 5):
+//! the chunk's bytes must be exactly the encoding of the tokens they decode
+//! to, and the tokens must be the tokenization of the text. This test
+//! applies them on the side and asserts that with them no wrong text
+//! remains, except a flip that yields a *valid file of another text* (the
+//! exact file this engine writes for that text), which no decoder of this
+//! format can detect.
 //!
 //! A sample of the flips also goes through the `czip` binary to check the
 //! exit status (0 only with the exact text on stdout, otherwise 1 and a
@@ -74,28 +87,22 @@ fn classify(r: &Result<Vec<u8>, Error>, text: &[u8]) -> Outcome {
     }
 }
 
-/// The check `ChunkCoder::decode` should make (see the module doc):
-/// re-encoding each chunk's decoded tokens gives back exactly its bytes.
-/// Emulated here with the public API (a second forward pass per token);
-/// in the decoder it costs one encoder update per token, no forward pass.
-/// `true` when every chunk is canonical.
-fn chunks_are_canonical(model: &Model, bytes: &[u8]) -> bool {
-    let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
-    let Ok(f) = read_file(bytes, &limits) else { return false };
-    let Ok(chunks) = decode_tokens(model, &f, None) else { return false };
-    let mut coder = ChunkCoder::new(model, f.chunk_tokens());
-    chunks.iter().enumerate().all(|(i, toks)| coder.encode(toks).is_ok_and(|b| b == f.chunk(i)))
-}
-
-/// The check `pipeline::decompress` should make after the UTF-8 check: the
-/// decoded tokens are the tokenization of the decoded text (the encoder
-/// tokenized that text; one tokenizer pass, no forward pass).
-fn tokens_are_canonical(model: &Model, bytes: &[u8], text: &[u8]) -> bool {
+/// The two checks proposed for the decoder (see the module doc), emulated
+/// with the public API: re-encoding each chunk's decoded tokens gives back
+/// exactly its bytes (in `ChunkCoder::decode` this costs one encoder update
+/// per token; here a second forward pass), and the decoded tokens are the
+/// tokenization of the decoded text (one tokenizer pass). `true` when both
+/// hold.
+fn passes_proposed_checks(model: &Model, bytes: &[u8], text: &[u8]) -> bool {
     let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
     let Ok(f) = read_file(bytes, &limits) else { return false };
     let Ok(chunks) = decode_tokens(model, &f, None) else { return false };
     let Ok(text) = std::str::from_utf8(text) else { return false };
-    model.tokenizer().encode(text).is_ok_and(|t| t == chunks.concat())
+    if !model.tokenizer().encode(text).is_ok_and(|t| t == chunks.concat()) {
+        return false;
+    }
+    let mut coder = ChunkCoder::new(model, f.chunk_tokens());
+    chunks.iter().enumerate().all(|(i, toks)| coder.encode(toks).is_ok_and(|b| b == f.chunk(i)))
 }
 
 /// Whether `bytes` is exactly what this engine writes for `text` with the
@@ -146,9 +153,7 @@ fn every_single_bit_flip_gives_the_text_or_an_error() {
             *counts.lock().unwrap().entry(o).or_default() += 1;
             // The same flip with the canonical-chunk check on top.
             let c = match &r {
-                Ok(t) if !chunks_are_canonical(model, &b) || !tokens_are_canonical(model, &b, t) => {
-                    Outcome::ErrChunk
-                }
+                Ok(t) if !passes_proposed_checks(model, &b, t) => Outcome::ErrChunk,
                 _ => o,
             };
             *checked.lock().unwrap().entry(c).or_default() += 1;
@@ -177,14 +182,15 @@ fn every_single_bit_flip_gives_the_text_or_an_error() {
     // With both checks every wrong text is an error, except a flip that makes
     // a valid file of another text (no checksum in the format: undetectable).
     assert!(wrong.is_empty(), "wrong text even with the proposed checks for {} flips: {wrong:#?}", wrong.len());
-    // KNOWN GAP until `ChunkCoder::decode` re-encodes what it decodes (a
-    // change in src/pipeline/chunk.rs, outside this branch's files): today
-    // `pipeline::decompress` returns a wrong text with success for a few
-    // percent of the flips (62 of 2440 when written). This bound keeps the
-    // gap from growing; once the check is in, WrongText must be 0 here and
-    // the bound becomes `== 0`.
+    // KNOWN GAP until `ChunkCoder::decode` re-encodes what it decodes and
+    // `decompress` checks the tokenization (edits to src/pipeline/chunk.rs
+    // and decompress.rs, outside this branch's files; see the report of
+    // issue 5): today `pipeline::decompress` returns a wrong text with
+    // success for 43 of the 2440 flips (plus 19 that are valid files of
+    // another text). This bound keeps the gap from growing; with the two
+    // checks in, WrongText is 0 here (measured) and the bound becomes `== 0`.
     let today = grand.get(&Outcome::WrongText).copied().unwrap_or(0);
-    assert!(today <= 62, "{today} wrong texts with success");
+    assert!(today <= 43, "{today} wrong texts with success");
 }
 
 /// A sample of flips through the binary: exit 0 only with the exact text,
