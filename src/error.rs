@@ -29,6 +29,14 @@ pub enum Error {
     DecodedLengthMismatch { expected: u64, decoded: u64, hint: String },
     /// The decoded bytes are not UTF-8.
     DecodedNotUtf8 { valid_up_to: usize, hint: String },
+    /// The decoded tokens are not the tokenization of the decoded text, so
+    /// no conforming encoder wrote them (the encoder tokenizes the text);
+    /// `position` is the first token that differs.
+    TokensNotCanonical { position: usize, hint: String },
+    /// The file's `model_id_hash` names another published model (its content
+    /// hash or the path hash upstream wrote for it): decoding with this model
+    /// cannot give the text back.
+    WrongModel { stored: u32, written_with: &'static str, content_hash: u32 },
 }
 
 /// What went wrong inside one chunk.
@@ -40,6 +48,14 @@ pub enum ChunkFailure {
     /// The decoded token has no bytes in the vocabulary (e.g. a special id
     /// that the text could not have contained).
     Token(String),
+    /// The chunk decoded to tokens, but re-encoding those tokens with the
+    /// same tables does not give back the chunk's bytes: a conforming encoder
+    /// did not write them (corrupt file, or a file written with another
+    /// model). The arithmetic code has no redundancy of its own, so this is
+    /// the check that catches a damaged chunk whose decoded text happens to
+    /// keep the right length and be valid UTF-8. `matched` is the length of
+    /// the common prefix of the stored and re-encoded bytes.
+    NotCanonical { stored_len: usize, reencoded_len: usize, matched: usize },
 }
 
 impl fmt::Display for ChunkFailure {
@@ -49,6 +65,12 @@ impl fmt::Display for ChunkFailure {
             ChunkFailure::Step(e) => write!(f, "{e}"),
             ChunkFailure::FreqTable(e) => write!(f, "{e}"),
             ChunkFailure::Token(e) => f.write_str(e),
+            ChunkFailure::NotCanonical { stored_len, reencoded_len, matched } => write!(
+                f,
+                "chunk bytes are not the encoding of the tokens they decode to (stored {stored_len} bytes, \
+                 re-encoded {reencoded_len}, identical for the first {matched}): the file is corrupt or was \
+                 written with another model"
+            ),
         }
     }
 }
@@ -78,6 +100,16 @@ impl fmt::Display for Error {
             Error::DecodedNotUtf8 { valid_up_to, hint } => {
                 write!(f, "decoded text is not valid UTF-8 (first invalid byte at offset {valid_up_to}){hint}")
             }
+            Error::TokensNotCanonical { position, hint } => write!(
+                f,
+                "decoded tokens are not the tokenization of the decoded text (first difference at token {position}): \
+                 no encoder wrote this file, it is corrupt{hint}"
+            ),
+            Error::WrongModel { stored, written_with, content_hash } => write!(
+                f,
+                "model_id_hash: {stored:08x} says the file was written with {written_with}, not with this model \
+                 (content hash {content_hash:08x}): decode it with {written_with}"
+            ),
         }
     }
 }

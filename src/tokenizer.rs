@@ -24,6 +24,11 @@
 //! run-time failures (fancy-regex's stack and backtrack limits) as errors, rather than
 //! `encode_ordinary` / `encode_with_special_tokens`, which `unwrap` them.
 //! Decoding uses this module's own id-indexed byte table.
+//!
+//! Input reaches every line of this module, so it must not panic: the
+//! clippy lints below (`unwrap`, `expect`, indexing, `panic!`) are denied
+//! outside tests, and `cargo clippy` fails on any that comes back.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -271,14 +276,16 @@ impl Tokenizer {
         }
         ids.sort_unstable_by_key(|&(id, _, _)| id);
         for w in ids.windows(2) {
-            if w[0].0 == w[1].0 {
-                return Err(TokenizerError::BadField {
-                    field: w[1].1,
-                    reason: format!(
-                        "id {} is used twice (by {:?} in `{}` and {:?} in `{}`)",
-                        w[1].0, w[0].2, w[0].1, w[1].2, w[1].1
-                    ),
-                });
+            if let [a, b] = w {
+                if a.0 == b.0 {
+                    return Err(TokenizerError::BadField {
+                        field: b.1,
+                        reason: format!(
+                            "id {} is used twice (by {:?} in `{}` and {:?} in `{}`)",
+                            b.0, a.2, a.1, b.2, b.1
+                        ),
+                    });
+                }
             }
         }
         // Unique and all < n_vocab: the ids cover 0..n_vocab iff there are n_vocab of them.
@@ -311,9 +318,14 @@ impl Tokenizer {
                 });
             }
             if bytes.len() == 1 {
-                single_byte[usize::from(bytes[0])] = true;
+                if let Some(seen) = bytes.first().and_then(|&b| single_byte.get_mut(usize::from(b))) {
+                    *seen = true;
+                }
             }
-            id_bytes[*id as usize] = bytes.clone();
+            // Every id was checked to be < n_vocab = id_bytes.len() above.
+            if let Some(slot) = id_bytes.get_mut(*id as usize) {
+                *slot = bytes.clone();
+            }
             encoder.push((bytes, *id as u32));
         }
         if let Some(b) = single_byte.iter().position(|&present| !present) {
@@ -350,7 +362,9 @@ impl Tokenizer {
                     ),
                 });
             }
-            id_bytes[*id as usize] = name.as_bytes().to_vec();
+            if let Some(slot) = id_bytes.get_mut(*id as usize) {
+                *slot = name.as_bytes().to_vec();
+            }
             specials.insert(name.clone(), *id as u32);
         }
 

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use czip::container::{
-    compress, decompress_capped, payloads_equivalent, read_file, write_file, ContainerError,
+    compress, decode_payload, decompress_capped, payloads_equivalent, read_file, write_file, ContainerError,
     CzipFile, OuterCodec, OuterHeader, ReadLimits, WriteParams,
 };
 use proptest::prelude::*;
@@ -687,13 +687,17 @@ fn rejects_chunks_with_empty_text() {
     };
     let mut b = golden_file(&dir, ALICE_ZSTD);
     set_u32(&mut b, 8, 0);
-    let e = assert_rejects!(
-        b,
-        NO_LIMITS,
-        ContainerError::ChunksWithoutText { .. },
-        "chunk_count"
-    );
-    assert!(matches!(e, ContainerError::ChunksWithoutText { chunk_count } if chunk_count > 1));
+    // uncompressed_len 0 caps the payload at header_len + chunk_count (no
+    // token, at most the finish byte per chunk), so the file fails on the cap…
+    let hl = get_u32(&b, 12);
+    let e = assert_rejects!(b, NO_LIMITS, ContainerError::PayloadTooLarge { .. }, "payload");
+    assert!(matches!(e, ContainerError::PayloadTooLarge { limit, .. } if limit == u64::from(hl) + u64::from(hl - 12) / 2));
+    // …and its payload, validated on its own, on the field.
+    let (outer, p) = split(&b);
+    let outer = OuterHeader::parse(&outer).unwrap();
+    let e = decode_payload(&outer, p, &NO_LIMITS).unwrap_err();
+    assert!(matches!(e, ContainerError::ChunksWithoutText { chunk_count } if chunk_count > 1), "{e:?}");
+    assert!(e.to_string().contains("chunk_count"));
 }
 
 #[test]
@@ -720,10 +724,23 @@ fn rejects_last_chunk_tokens_out_of_range() {
             }
         );
     }
-    for ok in [1u16, 64] {
+    // Any count whose 4·n + 1 bytes hold the last chunk is accepted.
+    let last_len = u64::from(get_u16(&p, p.len().min(get_u32(&outer, 12) as usize) - 2));
+    let least = last_len.saturating_sub(1).div_ceil(4).max(1) as u16;
+    for ok in [least, 64] {
         let mut q = p.clone();
         set_u16(&mut q, 8, ok);
         read_file(&assemble(outer, &q), &NO_LIMITS).unwrap();
+    }
+    if least > 1 {
+        let mut q = p.clone();
+        set_u16(&mut q, 8, least - 1);
+        assert_rejects!(
+            assemble(outer, &q),
+            NO_LIMITS,
+            ContainerError::ChunkTooLongForTokens { .. },
+            "chunk_byte_lens"
+        );
     }
     // Empty text: upstream writes K (accepted, it is the golden file); 0 is not.
     let (outer, p) = split(&golden_file(&dir, EMPTY));
@@ -805,7 +822,10 @@ fn rejects_trailing_chunk_data() {
     for path in [ALICE_ZSTD, ALICE_BROTLI, ONE_BYTE] {
         let (outer, p) = split(&golden_file(&dir, path));
         let hl = get_u32(&outer, 12) as usize;
-        for extra in [1usize, 7] {
+        let cap = OuterHeader::parse(&outer).unwrap().payload_cap() as usize;
+        // (Beyond the payload cap, 4·uncompressed_len + 1 chunk bytes for the
+        // one-byte file, the cap is what rejects it: see the cap test.)
+        for extra in [1usize, 7].into_iter().filter(|e| p.len() + e <= cap) {
             let mut q = p.clone();
             q.extend(std::iter::repeat_n(0xa5, extra));
             let e = assert_rejects!(
@@ -949,9 +969,10 @@ fn rejects_payload_larger_than_the_header_allows() {
     let Some(dir) = common::golden_dir() else {
         return;
     };
-    // One chunk of 65535 bytes is the most a 14-byte header_len allows.
+    // One chunk, one byte of text: at most 4·1 + 1 chunk bytes (a token costs
+    // at most 31 bits, finish one more), so the payload cap is 14 + 5.
     let (outer, p) = split(&golden_file(&dir, ONE_BYTE));
-    let cap = 14 + 65535u64;
+    let cap = 14 + 5u64;
     let mut q = p.clone();
     q.resize(cap as usize + 1, 0);
     let e = assert_rejects!(
@@ -992,11 +1013,13 @@ fn zstd_rle_frame(blocks: usize) -> Vec<u8> {
 }
 
 fn bomb_file(codec: OuterCodec, stream: &[u8]) -> Vec<u8> {
-    // header_len 14: one chunk, so the payload may be at most 14 + 65535 bytes.
+    // header_len 14: one chunk, so the payload may be at most 14 + 65535
+    // bytes (uncompressed_len u32::MAX, so the token bound allows more: the
+    // chunk table's bound is the one under test here).
     let outer = OuterHeader {
         flags: 0,
         codec,
-        uncompressed_len: 1,
+        uncompressed_len: u32::MAX,
         header_len: 14,
     };
     let mut f = outer.to_bytes().to_vec();

@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn write_read_small() {
         for codec in [OuterCodec::Zstd, OuterCodec::Brotli] {
-            let chunks = vec![vec![1u8, 2, 3], vec![0xff; 700], vec![9]];
+            let chunks = vec![vec![1u8, 2, 3], vec![0xff; 500], vec![9]];
             let bytes = write_file(&params(codec, 7, 1000, 5), &chunks).unwrap();
             assert_eq!(&bytes[..6], MAGIC);
             assert_eq!(bytes[6], 0);
@@ -294,7 +294,38 @@ mod tests {
                 len: 65_536
             })
         );
-        assert!(write_file(&params(z, 6, 70_000, 1), &[vec![1; 65_535]]).is_ok());
+        // 65535 bytes fit the u16 length but not one token (at most 4·1 + 1 bytes).
+        assert_eq!(
+            write_file(&params(z, 6, 70_000, 1), &[vec![1; 65_535]]),
+            Err(ContainerError::ChunkTooLongForTokens {
+                index: 0,
+                len: 65_535,
+                tokens: 1,
+                max: 5
+            })
+        );
+        assert!(write_file(&params(z, 6, 70_000, 1), &[vec![1; 5]]).is_ok());
+        assert!(write_file(&params(z, 12, 70_000, 4096), &[vec![1; 16_385]]).is_ok());
+        assert_eq!(
+            write_file(&params(z, 12, 70_000, 4096), &[vec![1; 16_386]]),
+            Err(ContainerError::ChunkTooLongForTokens {
+                index: 0,
+                len: 16_386,
+                tokens: 4096,
+                max: 16_385
+            })
+        );
+        // Every chunk but the last holds K tokens: 4·64 + 1 = 257 bytes at most.
+        assert!(write_file(&params(z, 6, 70_000, 1), &[vec![1; 257], vec![1; 5]]).is_ok());
+        assert_eq!(
+            write_file(&params(z, 6, 70_000, 1), &[vec![1; 258], vec![1; 5]]),
+            Err(ContainerError::ChunkTooLongForTokens {
+                index: 0,
+                len: 258,
+                tokens: 64,
+                max: 257
+            })
+        );
         assert_eq!(
             write_file(&params(z, 6, 100, 1), &[vec![1], vec![]]),
             Err(ContainerError::EmptyChunk { index: 1 })
@@ -373,7 +404,7 @@ mod tests {
             prop_oneof![Just(OuterCodec::Zstd), Just(OuterCodec::Brotli)],
             prop_oneof![Just(0u8), CONTEXT_LOG2_MIN..=CONTEXT_LOG2_MAX],
             any::<u32>(),
-            prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 0..10),
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 1..=257), 0..10),
             any::<prop::sample::Index>(),
             0u32..100_000,
         )
@@ -382,7 +413,9 @@ mod tests {
                 let (last, ulen) = if chunks.is_empty() {
                     (kk, 0)
                 } else {
-                    let last = last.index(kk as usize) as u32 + 1;
+                    // At least enough tokens for the last chunk's bytes (≤ 4·last + 1).
+                    let need = (chunks[chunks.len() - 1].len() as u32).saturating_sub(1).div_ceil(4);
+                    let last = (last.index(kk as usize) as u32 + 1).max(need);
                     (last, (chunks.len() as u32 - 1) * kk + last + slack)
                 };
                 let p = WriteParams {

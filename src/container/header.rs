@@ -16,6 +16,35 @@ pub const INNER_FIXED_LEN: usize = 12;
 pub const MAX_CHUNK_BYTES: usize = u16::MAX as usize;
 /// Largest chunk_count whose header_len = 12 + 2·chunk_count fits the u32 field.
 pub const MAX_CHUNK_COUNT: u64 = (u32::MAX as u64 - INNER_FIXED_LEN as u64) / 2;
+/// Most bytes one token can add to a chunk: 4 (31 bits, rounded up).
+///
+/// Proof (spec §7, with the model loader's guarantee `V < T ≤ 2^30`, so
+/// every frequency `f ≥ 1`). Between symbols the coder's interval width
+/// `w = hi − lo + 1` is at least `2^30 + 2`: renormalisation stops only when
+/// `lo < HALF ≤ hi` and not (`lo ≥ QUARTER` and `hi < 3·QUARTER`), i.e. when
+/// `lo < QUARTER` or `hi ≥ 3·QUARTER`, and either gives `w ≥ 2^30 + 2`
+/// (initially `w = 2^32`). Coding a symbol of frequency `f` leaves
+/// `w' = ⌊C_j·w/T⌋ − ⌊C_{j−1}·w/T⌋ ≥ ⌊f·w/T⌋ ≥ ⌊w/T⌋ ≥ 1` since `w > T`.
+/// Each renormalisation step (E1/E2 or E3) doubles `w` exactly and accounts
+/// for exactly one output bit (written at once, or as a pending bit written
+/// later or dropped at finish); it stops at the latest when `w ≥ 2^30 + 2`,
+/// so after at most 31 doublings of `w' ≥ 1` (2^31 ≥ 2^30 + 2 > 2^30).
+/// Hence ≤ 31 bits per token.
+pub const MAX_CHUNK_BYTES_PER_TOKEN: u64 = 4;
+/// Bytes the finish of a chunk can add beyond 31 bits per token: finish
+/// writes one 1 bit (pending bits are not written) and pads to a byte, so a
+/// chunk of n ≥ 1 tokens has at most `⌈(31·n + 1)/8⌉ ≤ 4·n + 1` bytes.
+pub const CHUNK_FINISH_BYTES: u64 = 1;
+
+/// Largest byte length a conforming encoder can give a chunk of `tokens`
+/// tokens: `min(65535, 4·tokens + 1)` (see [`MAX_CHUNK_BYTES_PER_TOKEN`]).
+pub fn max_chunk_bytes(tokens: u64) -> u64 {
+    MAX_CHUNK_BYTES_PER_TOKEN
+        .saturating_mul(tokens)
+        .saturating_add(CHUNK_FINISH_BYTES)
+        .min(MAX_CHUNK_BYTES as u64)
+}
+
 /// Smallest stored k other than the legacy 0.
 pub const CONTEXT_LOG2_MIN: u8 = 6;
 /// Largest k (4096-token chunks).
@@ -118,13 +147,22 @@ impl OuterHeader {
         u64::from(self.header_len).saturating_sub(INNER_FIXED_LEN as u64) / 2
     }
 
-    /// Largest payload this header allows: header_len + chunk_count·65535.
+    /// Largest payload this header allows:
+    /// `header_len + min(chunk_count·65535, 4·uncompressed_len + chunk_count)`.
+    ///
+    /// The chunk table has `chunk_count = (header_len − 12) / 2` entries, each
+    /// at most 65535. The second term is [`MAX_CHUNK_BYTES_PER_TOKEN`] bytes
+    /// per token plus [`CHUNK_FINISH_BYTES`] per chunk (see their proof), with
+    /// tokens ≤ `uncompressed_len` because every token is at least one byte. So a file
+    /// of a few dozen bytes can never expand past about 4× the text it claims.
     pub fn payload_cap(&self) -> u64 {
-        // ≤ 2^32 + 2^31·65535 < 2^48: cannot overflow.
-        u64::from(self.header_len).saturating_add(
-            self.implied_chunk_count()
-                .saturating_mul(MAX_CHUNK_BYTES as u64),
-        )
+        let chunks = self.implied_chunk_count();
+        // chunks < 2^31, so chunks·65535 < 2^47 and 4·2^32 + 2^31 < 2^35: no overflow.
+        let by_table = chunks.saturating_mul(MAX_CHUNK_BYTES as u64);
+        let by_tokens = MAX_CHUNK_BYTES_PER_TOKEN
+            .saturating_mul(u64::from(self.uncompressed_len))
+            .saturating_add(chunks.saturating_mul(CHUNK_FINISH_BYTES));
+        u64::from(self.header_len).saturating_add(by_table.min(by_tokens))
     }
 }
 
@@ -280,6 +318,23 @@ impl InnerHeader {
         if let Some(index) = self.chunk_byte_lens.iter().position(|&l| l == 0) {
             return Err(ContainerError::EmptyChunk { index });
         }
+        let last = self.chunk_byte_lens.len().saturating_sub(1);
+        for (index, &len) in self.chunk_byte_lens.iter().enumerate() {
+            let tokens = if index == last {
+                u64::from(self.last_chunk_tokens)
+            } else {
+                u64::try_from(k).unwrap_or(u64::MAX)
+            };
+            let max = max_chunk_bytes(tokens);
+            if u64::from(len) > max {
+                return Err(ContainerError::ChunkTooLongForTokens {
+                    index,
+                    len,
+                    tokens,
+                    max,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -321,7 +376,12 @@ mod tests {
         };
         assert_eq!(OuterHeader::parse(&h.to_bytes()), Ok(h));
         assert_eq!(h.implied_chunk_count(), 7);
+        // 7 chunks of at most 65535 bytes, or 4·uncompressed_len + 7: the smaller.
         assert_eq!(h.payload_cap(), 26 + 7 * 65535);
+        let small = OuterHeader { uncompressed_len: 100, ..h };
+        assert_eq!(small.payload_cap(), 26 + 400 + 7);
+        let empty = OuterHeader { uncompressed_len: 0, header_len: 12, ..h };
+        assert_eq!(empty.payload_cap(), 12);
     }
 
     #[test]

@@ -47,8 +47,14 @@
 //!   [`ContainerError::TrailingCompressedData`]. Brotli's non-standard "large
 //!   window" extension is not accepted (a standard RFC 7932 decoder would not
 //!   decode it either).
-//! * **decompression cap**: the outer `header_len` fixes chunk_count, so the
-//!   payload is at most `header_len + chunk_count·65535` bytes. The payload is
+//! * **chunk length vs tokens**: a token never costs more than 31 bits and
+//!   finish adds at most one byte, so a chunk of n tokens has at most
+//!   `min(65535, 4·n + 1)` bytes (proof at [`MAX_CHUNK_BYTES_PER_TOKEN`]); a
+//!   longer chunk is rejected ([`ContainerError::ChunkTooLongForTokens`]).
+//! * **decompression cap**: the outer `header_len` fixes chunk_count, and
+//!   tokens ≤ `uncompressed_len`, so the payload is at most
+//!   `header_len + min(chunk_count·65535, 4·uncompressed_len + chunk_count)`
+//!   bytes ([`OuterHeader::payload_cap`]). The payload is
 //!   decompressed in a streaming loop that stops as soon as more than that has
 //!   been produced ([`ContainerError::PayloadTooLarge`]); the output buffer
 //!   only grows with bytes actually produced. Nothing is allocated from an
@@ -62,7 +68,8 @@
 //! corrupt/truncated stream, trailing bytes); payload ≥ 12, header_len =
 //! 12 + 2·chunk_count, payload ≥ header_len; context_length_log2, K ≤
 //! capacity, tokenizer_id, chunk_count vs uncompressed_len, last_chunk_tokens,
-//! tokens ≤ bytes, empty chunk; sum of chunk_byte_lens vs the bytes present.
+//! tokens ≤ bytes, empty chunk, chunk length vs its tokens; sum of
+//! chunk_byte_lens vs the bytes present.
 //! Because the cap comes first, an outer header_len that understates the
 //! chunk count (e.g. 12 on a file with chunks) usually surfaces as
 //! [`ContainerError::PayloadTooLarge`] rather than
@@ -70,6 +77,11 @@
 //!
 //! Checks of the *decoded* text (length = uncompressed_len, valid UTF-8, token
 //! ids < V) belong to the decoder, not to this module.
+//!
+//! Input reaches every line of this module, so it must not panic: the
+//! clippy lints below (`unwrap`, `expect`, indexing, `panic!`) are denied
+//! outside tests, and `cargo clippy` fails on any that comes back.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 mod file;
 mod header;
@@ -82,7 +94,8 @@ pub use file::{
     ReadLimits, WriteParams,
 };
 pub use header::{
-    InnerHeader, OuterHeader, CONTEXT_LOG2_MAX, CONTEXT_LOG2_MIN, CONTEXT_LOG2_ZERO_MEANS,
+    max_chunk_bytes, InnerHeader, OuterHeader, CHUNK_FINISH_BYTES, MAX_CHUNK_BYTES_PER_TOKEN,
+    CONTEXT_LOG2_MAX, CONTEXT_LOG2_MIN, CONTEXT_LOG2_ZERO_MEANS,
     INNER_FIXED_LEN, MAGIC, MAX_CHUNK_BYTES, MAX_CHUNK_COUNT, OUTER_HEADER_LEN,
 };
 pub use outer_codec::{
@@ -141,6 +154,14 @@ pub enum ContainerError {
     },
     /// `chunk_byte_lens[index]` is 0; an encoder always writes at least one byte.
     EmptyChunk { index: usize },
+    /// `chunk_byte_lens[index]` is more than an encoder can write for the
+    /// chunk's token count (`4·tokens + 1`, see [`MAX_CHUNK_BYTES_PER_TOKEN`]).
+    ChunkTooLongForTokens {
+        index: usize,
+        len: u16,
+        tokens: u64,
+        max: u64,
+    },
     /// The payload ends before the sum of `chunk_byte_lens`.
     ChunkDataTruncated { expected: u64, found: usize },
     /// The payload has bytes after the sum of `chunk_byte_lens`.
@@ -210,7 +231,7 @@ impl fmt::Display for ContainerError {
             ),
             ChunkTokensExceedCapacity { chunk_tokens, capacity } => write!(
                 f,
-                "context_length_log2: chunk length K = {chunk_tokens} tokens, expected at most the model capacity {capacity}"
+                "context_length_log2: chunk length K = {chunk_tokens} tokens, expected at most the model capacity {capacity} (the file needs a model with at least {chunk_tokens} RoPE rows: was it written with another model?)"
             ),
             UnknownTokenizer { tokenizer_id } => {
                 write!(f, "tokenizer_id: {tokenizer_id}, expected 0")
@@ -235,6 +256,10 @@ impl fmt::Display for ContainerError {
                 f,
                 "chunk_byte_lens[{index}]: 0, expected at least 1 (an encoder always writes one byte)"
             ),
+            ChunkTooLongForTokens { index, len, tokens, max } => write!(
+                f,
+                "chunk_byte_lens[{index}]: {len} bytes for {tokens} tokens, expected at most {max} (4·tokens + 1: a token never costs more than 31 bits)"
+            ),
             ChunkDataTruncated { expected, found } => write!(
                 f,
                 "chunk_byte_lens: sum is {expected} bytes but only {found} chunk bytes follow the table (chunk data truncated)"
@@ -246,7 +271,7 @@ impl fmt::Display for ContainerError {
             ),
             PayloadTooLarge { codec, limit } => write!(
                 f,
-                "payload ({codec}): decompresses to more than {limit} bytes, expected at most header_len + chunk_count·65535 = {limit}"
+                "payload ({codec}): decompresses to more than {limit} bytes, expected at most header_len + min(chunk_count·65535, 4·uncompressed_len + chunk_count) = {limit}"
             ),
             TrailingCompressedData { codec, extra } => write!(
                 f,

@@ -4,6 +4,11 @@
 //! key and what was expected. Nothing here panics on any input. The model's
 //! chunk-length capacity is the row count of its RoPE tables, never
 //! `max_seq_len` (spec §4, §11).
+//!
+//! Input reaches every line of this module, so it must not panic: the
+//! clippy lints below (`unwrap`, `expect`, indexing, `panic!`) are denied
+//! outside tests, and `cargo clippy` fails on any that comes back.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -126,7 +131,7 @@ impl Model {
         if n_layers == 0 || n_layers > 64 {
             return Err(md.bad("n_layers", "1..=64"));
         }
-        if vocab_size < 2 || vocab_size > 1 << 20 {
+        if !(2..=1 << 20).contains(&vocab_size) {
             return Err(md.bad("vocab_size", "2..=1048576"));
         }
         if d_model > MAX_LINEAR_IN {
@@ -141,10 +146,10 @@ impl Model {
         let exp2_v = t.get("lut.exp2", Dtype::U16, &[256])?;
         let mut exp2 = [0u16; 256];
         for (e, c) in exp2.iter_mut().zip(exp2_v.data().chunks_exact(2)) {
-            *e = u16::from_le_bytes([c[0], c[1]]);
+            *e = u16::from_le_bytes(le_array(c));
         }
         let cos_v = t.get_2d_any_rows("lut.rope_cos", Dtype::I16, 32)?;
-        let rope_rows = cos_v.shape()[0];
+        let rope_rows = cos_v.shape().first().copied().unwrap_or(0);
         let sin_v = t.get("lut.rope_sin", Dtype::I16, &[rope_rows, 32])?;
         if rope_rows < 64 {
             return Err(ModelError::WrongShape {
@@ -282,19 +287,79 @@ impl Model {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Model identity: which published model a file's `model_id_hash` names.
+
+/// A published model: its name, the content hash of its file, and the path
+/// hash upstream wrote for it (`models/<name>` as typed).
+struct KnownModel {
+    name: &'static str,
+    content_hash: u32,
+    upstream_path_hash: u32,
+}
+
+/// MD5 prefixes of `../shared/models/*.czm` (content) and of the strings
+/// `models/v001_eng.czm` / `models/v000_eng.czm` (upstream's path hash).
+const KNOWN_MODELS: [KnownModel; 2] = [
+    KnownModel { name: "v001_eng.czm", content_hash: 0x1040_81d3, upstream_path_hash: 0x271b_f17f },
+    KnownModel { name: "v000_eng.czm", content_hash: 0x436c_6d6a, upstream_path_hash: 0x875b_46ff },
+];
+
+/// What a stored `model_id_hash` says about the model in hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelMatch {
+    /// The hash is this model's content hash, or the upstream path hash of a
+    /// published model whose content hash is this model's.
+    Same,
+    /// The hash names a published model other than this one.
+    OtherKnown(&'static str),
+    /// The hash is neither this model's nor a published model's.
+    Unknown,
+}
+
+/// Classifies `stored` (a file's `model_id_hash`) against a model whose
+/// content hash is `content_hash`.
+pub fn classify(stored: u32, content_hash: u32) -> ModelMatch {
+    if stored == content_hash {
+        return ModelMatch::Same;
+    }
+    match KNOWN_MODELS.iter().find(|k| k.content_hash == stored || k.upstream_path_hash == stored) {
+        Some(k) if k.content_hash == content_hash => ModelMatch::Same,
+        Some(k) => ModelMatch::OtherKnown(k.name),
+        None => ModelMatch::Unknown,
+    }
+}
+
+/// The name of a published model from its content hash, if it is one.
+pub fn known_model_name(content_hash: u32) -> Option<&'static str> {
+    KNOWN_MODELS.iter().find(|k| k.content_hash == content_hash).map(|k| k.name)
+}
+
 /// First 8 hex digits of an MD5, as a u32 (the `model_id_hash` construction).
 pub fn md5_prefix_u32(data: &[u8]) -> u32 {
     use md5::{Digest, Md5};
     let d = Md5::digest(data);
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+    u32::from_be_bytes(le_array(&d))
+}
+
+/// The first `N` bytes of `b`, zero-filled if `b` is shorter. Every caller
+/// passes a slice whose length safetensors has already checked against the
+/// dtype and shape (a scalar's data, a `chunks_exact` piece), so the fill
+/// never happens; it only keeps this path free of indexing.
+fn le_array<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (o, x) in out.iter_mut().zip(b) {
+        *o = *x;
+    }
+    out
 }
 
 fn le_i16s(b: &[u8]) -> Vec<i16> {
-    b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
+    b.chunks_exact(2).map(|c| i16::from_le_bytes(le_array(c))).collect()
 }
 
 fn le_i32s(b: &[u8]) -> Vec<i32> {
-    b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4).map(|c| i32::from_le_bytes(le_array(c))).collect()
 }
 
 /// String metadata with typed accessors that name the key on error.
@@ -370,7 +435,7 @@ impl<'d> Tensors<'_, 'd> {
     }
     fn get_2d_any_rows(&self, name: &str, dtype: Dtype, cols: usize) -> Result<TensorView<'d>, ModelError> {
         let v = self.view(name, dtype)?;
-        if v.shape().len() != 2 || v.shape()[1] != cols {
+        if v.shape().len() != 2 || v.shape().get(1) != Some(&cols) {
             return Err(ModelError::WrongShape {
                 tensor: name.to_string(),
                 found: v.shape().to_vec(),
@@ -408,18 +473,18 @@ impl<'d> Tensors<'_, 'd> {
         Ok(v)
     }
     fn scalar_i8(&self, name: &str) -> Result<i8, ModelError> {
-        Ok(self.scalar(name, Dtype::I8)?.data()[0] as i8)
+        Ok(i8::from_le_bytes(le_array(self.scalar(name, Dtype::I8)?.data())))
     }
     fn scalar_i32(&self, name: &str) -> Result<i32, ModelError> {
         let d = self.scalar(name, Dtype::I32)?.data();
-        Ok(i32::from_le_bytes([d[0], d[1], d[2], d[3]]))
+        Ok(i32::from_le_bytes(le_array(d)))
     }
     fn opt_scalar_u32(&self, name: &str) -> Result<Option<u32>, ModelError> {
         if self.st.tensor(name).is_err() {
             return Ok(None);
         }
         let d = self.scalar(name, Dtype::U32)?.data();
-        Ok(Some(u32::from_le_bytes([d[0], d[1], d[2], d[3]])))
+        Ok(Some(u32::from_le_bytes(le_array(d))))
     }
     fn requant(&self, prefix: &str) -> Result<Requant, ModelError> {
         let mult = self.scalar_i32(&format!("{prefix}.mult"))?;
@@ -459,20 +524,24 @@ fn check_header_keys_unique(bytes: &[u8]) -> Result<(), ModelError> {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut seen = HashSet::new();
+            // The first duplicate found; the map is still read to its end, so
+            // that the JSON parser sees a complete object (returning early
+            // would surface as a misleading syntax error instead).
+            let mut first: Option<Dup> = None;
             while let Some(key) = map.next_key::<String>()? {
                 if self.nested && key == "__metadata__" {
                     let inner = map.next_value_seed(UniqueSeed)?;
-                    if let Err(d) = inner {
-                        return Ok(Err(d));
+                    if let (Err(d), None) = (inner, &first) {
+                        first = Some(d);
                     }
                 } else {
                     map.next_value::<IgnoredAny>()?;
                 }
-                if !seen.insert(key.clone()) {
-                    return Ok(Err(Dup(ModelError::DuplicateKey { key, scope: self.scope })));
+                if !seen.insert(key.clone()) && first.is_none() {
+                    first = Some(Dup(ModelError::DuplicateKey { key, scope: self.scope }));
                 }
             }
-            Ok(Ok(()))
+            Ok(first.map_or(Ok(()), Err))
         }
     }
     struct UniqueSeed;
