@@ -182,15 +182,10 @@ fn every_single_bit_flip_gives_the_text_or_an_error() {
     // With both checks every wrong text is an error, except a flip that makes
     // a valid file of another text (no checksum in the format: undetectable).
     assert!(wrong.is_empty(), "wrong text even with the proposed checks for {} flips: {wrong:#?}", wrong.len());
-    // KNOWN GAP until `ChunkCoder::decode` re-encodes what it decodes and
-    // `decompress` checks the tokenization (edits to src/pipeline/chunk.rs
-    // and decompress.rs, outside this branch's files; see the report of
-    // issue 5): today `pipeline::decompress` returns a wrong text with
-    // success for 43 of the 2440 flips (plus 19 that are valid files of
-    // another text). This bound keeps the gap from growing; with the two
-    // checks in, WrongText is 0 here (measured) and the bound becomes `== 0`.
+    // `pipeline::decompress` itself re-encodes each chunk and checks the
+    // tokenization, so it never returns a wrong text with success either.
     let today = grand.get(&Outcome::WrongText).copied().unwrap_or(0);
-    assert!(today <= 43, "{today} wrong texts with success");
+    assert_eq!(today, 0, "{today} wrong texts with success");
 }
 
 /// A sample of flips through the binary: exit 0 only with the exact text,

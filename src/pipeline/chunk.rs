@@ -85,16 +85,18 @@ impl<'m> ChunkCoder<'m> {
     pub fn decode(&mut self, bytes: &[u8], n: usize, out: &mut Vec<u32>) -> Result<(), (usize, ChunkFailure)> {
         self.batch.reset_slot(0);
         let mut dec = Decoder::new(bytes);
+        let mut enc = Encoder::with_buffer(Vec::with_capacity(bytes.len()));
         let mut prev = self.model.config().bos;
         for i in 0..n {
             self.batch.forward(self.model, &[(0, prev)], &mut self.logits).map_err(|e| (i, ChunkFailure::Step(e)))?;
             let cum = self.table(0).map_err(|e| (i, e))?;
             let sym = dec.decode(cum).map_err(|e| (i, ChunkFailure::Coder(e)))?;
+            enc.encode(cum, sym).map_err(|e| (i, ChunkFailure::Coder(e)))?;
             let t = sym as u32;
             out.push(t);
             prev = t;
         }
-        Ok(())
+        check_canonical(enc, bytes).map_err(|f| (n, f))
     }
 }
 
@@ -135,6 +137,7 @@ impl<'m> LockstepDecoder<'m> {
         let m = self.model;
         let v = m.config().vocab_size;
         let mut decoders: Vec<Decoder<'_>> = chunks.iter().map(|&(b, _)| Decoder::new(b)).collect();
+        let mut encoders: Vec<Encoder> = chunks.iter().map(|&(b, _)| Encoder::with_buffer(Vec::with_capacity(b.len()))).collect();
         let mut out: Vec<Vec<u32>> = chunks.iter().map(|&(_, n)| Vec::with_capacity(n)).collect();
         for s in 0..chunks.len() {
             self.batch.reset_slot(s);
@@ -153,9 +156,27 @@ impl<'m> LockstepDecoder<'m> {
                 build_cumfreqs(&self.logits[r * v..(r + 1) * v], m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
                     .map_err(|e| (s, i, ChunkFailure::FreqTable(e)))?;
                 let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
+                encoders[s].encode(&self.cum, sym).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
                 out[s].push(sym as u32);
             }
         }
+        for (s, (enc, &(bytes, n))) in encoders.into_iter().zip(chunks).enumerate() {
+            check_canonical(enc, bytes).map_err(|f| (s, n, f))?;
+        }
         Ok(out)
     }
+}
+
+/// The decoder's redundancy check: re-encoding the decoded symbols with the
+/// same tables must give back exactly the stored bytes. The arithmetic code
+/// has no redundancy of its own, so a damaged chunk can decode to tokens of
+/// the right count; a conforming encoder would not have written those bytes
+/// for them, and this says so instead of returning a wrong text.
+fn check_canonical(enc: Encoder, bytes: &[u8]) -> Result<(), ChunkFailure> {
+    let again = enc.finish();
+    if again == bytes {
+        return Ok(());
+    }
+    let matched = again.iter().zip(bytes).take_while(|(a, b)| a == b).count();
+    Err(ChunkFailure::NotCanonical { stored_len: bytes.len(), reencoded_len: again.len(), matched })
 }

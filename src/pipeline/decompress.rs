@@ -61,7 +61,9 @@ pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> R
         other => other,
     })?;
     let expected = u64::from(file.outer.uncompressed_len);
-    let mut text = Vec::with_capacity(file.outer.uncompressed_len as usize);
+    // Reserve from what was decoded, never from a claimed length.
+    let decoded_tokens: usize = chunks.iter().map(Vec::len).sum();
+    let mut text = Vec::with_capacity(decoded_tokens.min(file.outer.uncompressed_len as usize));
     for (i, toks) in chunks.iter().enumerate() {
         model.tokenizer().decode_into(toks, &mut text).map_err(|e| Error::Chunk {
             chunk: i,
@@ -76,8 +78,27 @@ pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> R
     if text.len() as u64 != expected {
         return Err(Error::DecodedLengthMismatch { expected, decoded: text.len() as u64, hint });
     }
-    if let Err(e) = std::str::from_utf8(&text) {
-        return Err(Error::DecodedNotUtf8 { valid_up_to: e.valid_up_to(), hint });
+    let text_str = match std::str::from_utf8(&text) {
+        Ok(t) => t,
+        Err(e) => return Err(Error::DecodedNotUtf8 { valid_up_to: e.valid_up_to(), hint }),
+    };
+    // A conforming encoder codes the tokenization of the text; anything else
+    // is a damaged file whose decoding happens to look plausible.
+    let retokenized = model.tokenizer().encode(text_str)?;
+    if let Some(position) = first_difference(&retokenized, chunks.iter().flatten().copied()) {
+        return Err(Error::TokensNotCanonical { position, hint });
     }
     Ok(text)
+}
+
+/// Index of the first token where `a` and `b` differ (including a length difference).
+fn first_difference(a: &[u32], b: impl Iterator<Item = u32>) -> Option<usize> {
+    let mut n = 0;
+    for (i, y) in b.enumerate() {
+        if a.get(i) != Some(&y) {
+            return Some(i);
+        }
+        n = i + 1;
+    }
+    (n != a.len()).then_some(n)
 }
