@@ -11,7 +11,7 @@ use super::ops::{reference, Context, Outcome};
 use super::report::known_divergence;
 use super::score::localise_chunks;
 use crate::container::{read_file, ReadLimits};
-use crate::pipeline::decode_tokens;
+use crate::pipeline::decode_tokens_unverified;
 
 /// Lines of localisation and a known divergence, for one failed case.
 pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult, answer: Option<&Value>) -> (Vec<String>, Option<String>) {
@@ -101,7 +101,7 @@ fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, a
         Some(t) => model.tokenizer().encode(&t).unwrap_or_default(),
         None => Vec::new(),
     };
-    let their_tokens = decode_tokens(&model, &theirs, None).ok();
+    let their_tokens = decode_tokens_unverified(&model, &theirs).ok();
     let Some(cl) = localise_chunks(&model, &theirs, their_tokens.as_deref(), &rf, &tokens) else {
         lines.push("every chunk is identical; the difference is in the inner header".into());
         return (lines, None);

@@ -12,7 +12,7 @@ use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
 use super::witness;
 use crate::container::{read_file, CzipFile, ReadLimits};
-use crate::pipeline::{compress, decode_tokens, decompress, CompressOptions};
+use crate::pipeline::{compress, decode_tokens_unverified, decompress, CompressOptions};
 
 /// Upstream's `model_id_hash` values (MD5 of the path as typed).
 const UPSTREAM_PATH_HASHES: [(u32, &str); 2] = [(0x271b_f17f, "v001"), (0x875b_46ff, "v000")];
@@ -155,7 +155,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         return v;
     }
     // What the reference decodes from the file, before any length/UTF-8 check.
-    let their_tokens: Result<Vec<Vec<u32>>, String> = decode_tokens(&model, &f, None).map_err(|e| e.to_string());
+    let their_tokens: Result<Vec<Vec<u32>>, String> = decode_tokens_unverified(&model, &f).map_err(|e| e.to_string());
     let raw_decoded: Result<Vec<u8>, String> = their_tokens.as_ref().map_err(Clone::clone).and_then(|chunks| {
         let mut out = Vec::new();
         for c in chunks {

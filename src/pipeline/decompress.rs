@@ -20,6 +20,16 @@ use crate::Model;
 /// on the current rayon pool. The group size follows the thread count so
 /// that every thread gets work; the tokens never depend on it.
 pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
+    decode_tokens_with(model, file, progress, true)
+}
+
+/// [`decode_tokens`] without the re-encoding check: the raw decoding, for
+/// diagnostics that localise where a foreign file departs (never for output).
+pub fn decode_tokens_unverified(model: &Model, file: &CzipFile) -> Result<Vec<Vec<u32>>, Error> {
+    decode_tokens_with(model, file, None, false)
+}
+
+fn decode_tokens_with(model: &Model, file: &CzipFile, progress: Option<&Progress>, verify: bool) -> Result<Vec<Vec<u32>>, Error> {
     let k = file.chunk_tokens();
     let count = file.chunk_count();
     let threads = rayon::current_num_threads().max(1);
@@ -28,7 +38,11 @@ pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>
     let groups: Vec<Vec<Vec<u32>>> = (0..count.div_ceil(group))
         .into_par_iter()
         .map_init(
-            || LockstepDecoder::new(model, k, group, kernel),
+            || {
+                let mut d = LockstepDecoder::new(model, k, group, kernel);
+                d.verify = verify;
+                d
+            },
             |dec, g| {
                 let first = g * group;
                 let chunks: Vec<(&[u8], usize)> =
