@@ -125,7 +125,7 @@ fn segment_softmax_matches_the_online_softmax() {
             _ => (0..n).map(|_| (rng.i32() % scale).wrapping_abs() * if rng.next() & 1 == 0 { 1 } else { -1 }).collect(),
         };
         let values: Vec<i8> = (0..n * 64).map(|i| if round % 7 == 0 { [127, -127][i % 2] } else { rng.i8() }).collect();
-        let sink = (round % 3 == 0).then(|| (rng.i32() % scale));
+        let sink = (round % 3 == 0).then(|| rng.i32() % scale);
         let want = reference_head(&scores, sink, &values, &e);
         let mut got = [0i8; 64];
         softmax_head(&scores, sink, &values, &e, &mut scratch, &mut got);

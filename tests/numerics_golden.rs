@@ -247,7 +247,7 @@ fn cumfreqs_match_upstream() {
     let Some(recs) = golden_records("cumfreqs_release.jsonl") else { return };
     let e = exp2_table();
     for r in &recs {
-        let logits: Vec<i32> = r.get("logits").map(|l| ints(l)).unwrap_or_default();
+        let logits: Vec<i32> = r.get("logits").map(ints).unwrap_or_default();
         let coef = r.get("coef_q24").map_or(37819, |c| int(c) as u32);
         let mut cum = vec![0u32; logits.len()];
         if r["out"].get("panic").is_some() {

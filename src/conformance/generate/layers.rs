@@ -287,7 +287,7 @@ fn attention(g: &mut Gen) -> Result<(), String> {
         let steps: Vec<Vec<i8>> = (0..12)
             .map(|t| {
                 let mut s = vec![0i8; qkv_len(1)];
-                let mag = (10 + 10 * t as i32).min(127) as i8;
+                let mag = (10 + 10 * t).min(127) as i8;
                 for i in 0..64 {
                     s[i] = if i % 32 >= 24 { 100 } else { 0 };
                     s[64 + i] = if i % 32 >= 24 { mag } else { 0 };
@@ -388,7 +388,7 @@ fn freq_table(g: &mut Gen) -> Result<(), String> {
     add(g, "tie_max", &[1, 9, 3, 9, 9], 37_819, 1000, &["tie", "edge"])?;
     add(g, "all_equal", &vec![0; 1024], 37_819, T, &["tie", "edge"])?;
     add(g, "all_equal", &vec![-123456; 300], 37_819, T, &["tie", "edge"])?;
-    add(g, "all_equal", &vec![i32::MIN; 5], 37_819, T, &["tie", "edge"])?;
+    add(g, "all_equal", &[i32::MIN; 5], 37_819, T, &["tie", "edge"])?;
     // One dominant logit.
     let mut dom = vec![0i32; 1024];
     dom[1023] = 1_000_000;

@@ -84,7 +84,7 @@ impl<'p> Gen<'p> {
 
     /// The reference answer, which must be a result.
     pub fn answer(&mut self, op: &str, args: &Value) -> Result<Value, String> {
-        match reference(&mut self.ctx, op, args) {
+        match reference(&self.ctx, op, args) {
             Outcome::Result(v) => Ok(v),
             Outcome::Error(e) => Err(format!("reference refused {op} {}: {e}", short(args))),
             Outcome::Unsupported(e) | Outcome::Broken(e) => Err(format!("reference does not support {op}: {e}")),
@@ -178,7 +178,7 @@ impl<'p> Gen<'p> {
         requires: &[&str],
         tags: &[&str],
     ) -> Result<String, String> {
-        let msg = match reference(&mut self.ctx, op, &args) {
+        let msg = match reference(&self.ctx, op, &args) {
             Outcome::Error(e) => e,
             Outcome::Result(_) => return Err(format!("{id}: the reference accepts a case meant to be refused")),
             Outcome::Unsupported(e) | Outcome::Broken(e) => return Err(format!("{id}: {e}")),

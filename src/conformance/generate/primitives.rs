@@ -115,7 +115,7 @@ fn sra64(g: &mut Gen) -> Result<(), String> {
         if sh < 62 {
             for base in [i32::MAX as i128, i32::MIN as i128] {
                 for d in [-1i128, 0, 1] {
-                    let v = ((base + d) << sh) as i128;
+                    let v = (base + d) << sh;
                     if (lo..=hi).contains(&v) {
                         p.add("saturation", json!({"v": int(v as i64), "sh": sh}), &[])?;
                     }
@@ -148,7 +148,7 @@ fn udiv(g: &mut Gen) -> Result<(), String> {
             if n <= u32::MAX as u64 {
                 p.add("odd_half", json!({"n": n, "d": d}), &["divergence:udiv_round_half_up"])?;
             }
-            let n2 = q as u64 * d as u64 + (d as u64 + 1) / 2;
+            let n2 = q as u64 * d as u64 + (d as u64).div_ceil(2);
             if n2 <= u32::MAX as u64 && d > 1 {
                 p.add("odd_half", json!({"n": n2, "d": d}), &[])?;
             }

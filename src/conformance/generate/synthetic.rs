@@ -215,7 +215,7 @@ pub fn safetensors(metadata: &BTreeMap<String, String>, tensors: &BTreeMap<Strin
         header.insert(name.clone(), json!({"dtype": d.dtype(), "shape": shape, "data_offsets": [start, data.len()]}));
     }
     let mut h = serde_json::to_vec(&Value::Object(header)).unwrap_or_default();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + h.len() + data.len());
