@@ -91,10 +91,9 @@ fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, a
         }
     };
     let Outcome::Result(ours) = reference(ctx, "compress", &case.args) else { return (lines, None) };
-    let Some(rf) = ours.get("file_hex").and_then(Value::as_str).and_then(unhex).and_then(|b| read_file(&b, &ReadLimits::default()).ok()) else {
-        return (lines, None);
-    };
-    if file.get(..16) != unhex(ours["file_hex"].as_str().unwrap_or_default()).as_deref().and_then(|b| b.get(..16)) {
+    let Some(ref_bytes) = ours.get("file_hex").and_then(Value::as_str).and_then(unhex) else { return (lines, None) };
+    let Ok(rf) = read_file(&ref_bytes, &ReadLimits::default()) else { return (lines, None) };
+    if file.get(..16) != ref_bytes.get(..16) {
         lines.push("outer header differs from the reference".into());
     }
     let tokens = match ctx.text(&case.args["text"]).ok().and_then(|t| String::from_utf8(t).ok()) {

@@ -12,10 +12,8 @@ use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
 use super::witness;
 use crate::container::{read_file, CzipFile, ReadLimits};
+use crate::model::load::published_model_named_by;
 use crate::pipeline::{compress, decode_tokens_unverified, decompress, CompressOptions};
-
-/// Upstream's `model_id_hash` values (MD5 of the path as typed).
-const UPSTREAM_PATH_HASHES: [(u32, &str); 2] = [(0x271b_f17f, "v001"), (0x875b_46ff, "v000")];
 
 /// What to score.
 pub struct ScoreOptions {
@@ -33,17 +31,13 @@ struct FileVerdict {
     ratio: Option<RatioRow>,
 }
 
-fn pick_model(ctx: &Context, f: &CzipFile, default: &str) -> String {
-    let h = f.inner.model_id_hash;
-    if let Some((_, name)) = UPSTREAM_PATH_HASHES.iter().find(|(x, _)| *x == h) {
-        return (*name).to_string();
+/// The published model a file's `model_id_hash` names (content or upstream
+/// path hash), else `default`.
+fn pick_model(f: &CzipFile, default: &str) -> String {
+    match published_model_named_by(f.inner.model_id_hash) {
+        Some(file) => file.trim_end_matches("_eng.czm").to_string(),
+        None => default.to_string(),
     }
-    for name in ["v000", "v001"] {
-        if ctx.model(name).is_ok_and(|m| m.content_hash() == h) {
-            return name.to_string();
-        }
-    }
-    default.to_string()
 }
 
 fn baselines(text: &[u8]) -> (u64, u64, u64) {
@@ -113,7 +107,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
             return v;
         }
     };
-    let model_name = pick_model(ctx, &f, &opts.default_model);
+    let model_name = pick_model(&f, &opts.default_model);
     let model = match ctx.model(&model_name) {
         Ok(m) => m,
         Err(e) => {

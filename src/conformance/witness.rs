@@ -6,7 +6,7 @@
 use crate::model::attention::{score, KvCache, OnlineSoftmax};
 use crate::model::layers::rope;
 use crate::model::{ForwardState, LayerTrace, HEAD_DIM};
-use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32, isqrt32_restoring};
+use crate::numerics::{clamp_i8, isqrt32_restoring};
 use crate::Model;
 
 /// One position where a known departure changes a value.
@@ -100,10 +100,10 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
                     wrapped.push(s, caches[l].value(tpos), model.exp2());
                     wrapped.acc.iter_mut().for_each(|a| *a = i64::from(*a as i32));
                 }
-                let outp = |sm: &OnlineSoftmax| -> Vec<i8> {
-                    sm.acc.iter().map(|&a| clamp_i8(div_rne_tte_s64_to_s32(a, sm.s.max(1)))).collect()
-                };
-                if outp(&exact) != outp(&wrapped) {
+                let (mut y_exact, mut y_wrapped) = ([0i8; HEAD_DIM], [0i8; HEAD_DIM]);
+                exact.output(&mut y_exact);
+                wrapped.output(&mut y_wrapped);
+                if y_exact != y_wrapped {
                     note("i32_accumulator", format!("attention layers.{l} head {h}: Σ w·v passes 2^31 and a 32-bit accumulator changes the output"));
                     break;
                 }

@@ -330,6 +330,12 @@ pub fn classify(stored: u32, content_hash: u32) -> ModelMatch {
     }
 }
 
+/// The published model a stored `model_id_hash` names (its content hash or
+/// upstream's path hash), by file name.
+pub fn published_model_named_by(stored: u32) -> Option<&'static str> {
+    KNOWN_MODELS.iter().find(|k| k.content_hash == stored || k.upstream_path_hash == stored).map(|k| k.name)
+}
+
 /// The name of a published model from its content hash, if it is one.
 pub fn known_model_name(content_hash: u32) -> Option<&'static str> {
     KNOWN_MODELS.iter().find(|k| k.content_hash == content_hash).map(|k| k.name)
