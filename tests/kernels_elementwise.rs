@@ -4,7 +4,10 @@
 
 use czip::freq_table::{build_cumfreqs, build_cumfreqs_reference};
 use czip::model::attention::OnlineSoftmax;
-use czip::model::batch_attention::{softmax_head, SoftmaxScratch};
+use czip::model::batch_attention::{outputs, softmax_head, SoftmaxScratch};
+use czip::model::kernels::values::{weighted_sum, weighted_sum_scalar, PackedValues, WeightPlanes};
+use czip::model::Kernel;
+use czip::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 use czip::model::kernels::elementwise as fast;
 use czip::model::{layers, Requant};
 use czip::numerics::{exp_q16, ATTN_COEF_Q24};
@@ -44,11 +47,72 @@ fn requantize_matches() {
     let mut rng = Rng(11);
     let mut xs = edge_i32();
     xs.extend((0..20000).map(|_| rng.i32() >> (rng.next() % 31)));
-    for rq in [Requant { mult: 819, shift: 20 }, Requant { mult: -3, shift: 1 }, Requant { mult: i32::MAX, shift: 40 }, Requant { mult: i32::MIN, shift: 63 }, Requant { mult: 5, shift: 0 }, Requant { mult: 7, shift: -3 }, Requant { mult: 1, shift: 64 }] {
+    let mut params = vec![
+        Requant { mult: 819, shift: 20 },
+        Requant { mult: -3, shift: 1 },
+        Requant { mult: i32::MAX, shift: 40 },
+        Requant { mult: i32::MIN, shift: 63 },
+        Requant { mult: 5, shift: 0 },
+        Requant { mult: 7, shift: -3 },
+        Requant { mult: 1, shift: 64 },
+        Requant { mult: 0, shift: 5 },
+    ];
+    // Both sides of the i32 form's domain (1 <= shift <= 23, |mult| <= 2^30).
+    for shift in [1, 2, 15, 20, 23, 24] {
+        for mult in [1, -1, 819, -819, 1 << 30, -(1 << 30), (1 << 30) + 1, i32::MIN] {
+            params.push(Requant { mult, shift });
+        }
+    }
+    for rq in params {
+        let mut xs = xs.clone();
+        // Around the clamp limit ⌊2^(7+shift)/|mult|⌋ + 1 and the rounding ties.
+        if rq.mult != 0 && (1..=40).contains(&rq.shift) {
+            let limit = ((128i64 << rq.shift) / i64::from(rq.mult.unsigned_abs()) + 1).min(i64::from(i32::MAX)) as i32;
+            for d in -2..=2 {
+                xs.extend([limit.saturating_add(d), limit.saturating_add(d).saturating_neg()]);
+            }
+            let half = 1i64 << (rq.shift - 1);
+            for q in [0i64, 1, 2, 126, 127, 128] {
+                for r in [half - 1, half, half + 1] {
+                    let p = q * (1i64 << rq.shift) + r;
+                    if p % i64::from(rq.mult) == 0 {
+                        let x = p / i64::from(rq.mult);
+                        if let Ok(x) = i32::try_from(x) {
+                            xs.extend([x, -x]);
+                        }
+                    }
+                }
+            }
+        }
         let (mut a, mut b) = (vec![0i8; xs.len()], vec![0i8; xs.len()]);
         layers::requantize(&xs, rq, &mut a);
         fast::requantize(&xs, rq, &mut b);
         assert_eq!(a, b, "{rq:?}");
+    }
+}
+
+/// The vectorised inverse RMS against the reference, including −128 rows,
+/// the widest rows and every mean square of the §11 RMSNorm point.
+#[test]
+fn rms_inverse_matches() {
+    let mut rng = Rng(17);
+    let mut rows: Vec<Vec<i8>> = vec![vec![], vec![-128; 1], vec![-128; (1 << 17) - 1], vec![127; 384], vec![0; 384]];
+    for len in [1, 3, 15, 16, 17, 63, 64, 65, 384, 1000] {
+        rows.push((0..len).map(|_| rng.next() as i8).collect());
+    }
+    // ⌊Σx²/D⌋ = 9482 and its neighbours (D = 384).
+    for target in 9480u32..9485 {
+        let mut row = vec![0i8; 384];
+        let mut left = target * 384;
+        for v in row.iter_mut() {
+            let q = (f64::from(left).sqrt() as u32).min(127);
+            *v = q as i8;
+            left -= q * q;
+        }
+        rows.push(row);
+    }
+    for row in &rows {
+        assert_eq!(fast::rms_inverse(row), layers::rms_inverse(row), "len {}", row.len());
     }
 }
 
@@ -127,9 +191,93 @@ fn segment_softmax_matches_the_online_softmax() {
         let values: Vec<i8> = (0..n * 64).map(|i| if round % 7 == 0 { [127, -127][i % 2] } else { rng.i8() }).collect();
         let sink = (round % 3 == 0).then(|| rng.i32() % scale);
         let want = reference_head(&scores, sink, &values, &e);
-        let mut got = [0i8; 64];
-        softmax_head(&scores, sink, &values, &e, &mut scratch, &mut got);
-        assert_eq!(got, want, "round {round} n {n}");
+        let mut packed = PackedValues::with_capacity(n + 5);
+        values.chunks_exact(64).for_each(|r| packed.push(r));
+        for kernel in available_kernels() {
+            let mut got = [0i8; 64];
+            softmax_head(kernel, &scores, sink, &packed, &e, &mut scratch, &mut got);
+            assert_eq!(got, want, "{kernel:?} round {round} n {n}");
+        }
+    }
+}
+
+fn available_kernels() -> Vec<Kernel> {
+    Kernel::ALL.into_iter().filter(|k| k.is_available()).collect()
+}
+
+/// The value cache's weighted sum, every kernel against the plain i64 sum,
+/// for every start and length remainder mod 4, with extreme weights and values.
+#[test]
+fn weighted_sum_matches_the_plain_sum() {
+    let mut rng = Rng(7);
+    let n = 300;
+    for round in 0..6 {
+        let rows: Vec<i8> = (0..n * 64)
+            .map(|i| match round {
+                0 => -128,
+                1 => 127,
+                2 => [-128, 127][i % 2],
+                _ => rng.next() as i8,
+            })
+            .collect();
+        let mut packed = PackedValues::with_capacity(n);
+        rows.chunks_exact(64).for_each(|r| packed.push(r));
+        for (t, r) in rows.chunks_exact(64).enumerate() {
+            assert!((0..64).all(|i| packed.get(t, i) == r[i]));
+        }
+        let mut planes = WeightPlanes::new(n);
+        for (t0, len) in [(0, 0), (0, 1), (1, 3), (2, 5), (3, 4), (5, 64), (7, 255), (0, 300), (299, 1), (13, 286)] {
+            let w: Vec<u32> = (0..len)
+                .map(|i| match round {
+                    0 | 1 => 65535,
+                    2 => [65535, 0, 1, 256, 255][i % 5],
+                    _ => (rng.next() % 65536) as u32,
+                })
+                .collect();
+            let mut want = [0i64; 64];
+            for (t, &wt) in (t0..).zip(&w) {
+                for (i, a) in want.iter_mut().enumerate() {
+                    *a += i64::from(wt) * i64::from(rows[t * 64 + i]);
+                }
+            }
+            let mut plain = [5i64; 64];
+            weighted_sum_scalar(&packed, t0, &w, &mut plain);
+            assert_eq!(plain.map(|x| x - 5), want, "scalar round {round} t0 {t0} len {len}");
+            for kernel in available_kernels() {
+                let mut got = [5i64; 64];
+                weighted_sum(kernel, &packed, t0, &w, &mut planes, &mut got);
+                assert_eq!(got.map(|x| x - 5), want, "{kernel:?} round {round} t0 {t0} len {len}");
+            }
+        }
+    }
+}
+
+/// The vectorised head output against the reference division, around the
+/// clamp boundary, the rounding ties and the largest divisors.
+#[test]
+fn head_outputs_match_the_reference_division() {
+    let mut rng = Rng(11);
+    let divisors = [1u64, 2, 3, 7, 65535, 65536, 1 << 29, (1 << 45) - 1, 1 << 45, u64::MAX];
+    for &d in &divisors {
+        let mut acc = [0i64; 64];
+        for round in 0..200 {
+            for (i, a) in acc.iter_mut().enumerate() {
+                let q = (rng.next() % 300) as i64 - 150;
+                let half = (d / 2) as i64;
+                *a = match (round + i) % 6 {
+                    0 => q.saturating_mul(d as i64),
+                    1 => q.saturating_mul(d as i64).saturating_add(half),
+                    2 => q.saturating_mul(d as i64).saturating_add(half.saturating_add(1)),
+                    3 => q.saturating_mul(d as i64).saturating_sub(half),
+                    4 => [i64::MIN, i64::MAX, 0, -1, 1][i % 5],
+                    _ => rng.next() as i64 >> (rng.next() % 64),
+                };
+            }
+            let mut got = [0i8; 64];
+            outputs(&acc, d, &mut got);
+            let want = acc.map(|a| clamp_i8(div_rne_tte_s64_to_s32(a, d)));
+            assert_eq!(got, want, "d {d} round {round}");
+        }
     }
 }
 

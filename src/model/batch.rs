@@ -23,16 +23,17 @@
 use super::batch_attention::{softmax_head, SoftmaxScratch};
 use super::forward::StepError;
 use super::kernels::elementwise::{add_rows, clamp_rows, reglu, requantize, rmsnorm, rope, scores};
+use super::kernels::values::PackedValues;
 use super::kernels::{gemm, Kernel, PackedRows};
 use super::{Model, HEAD_DIM};
 use crate::numerics::{sra_rne_tte_s32, sra_rne_tte_s64_to_s32};
 
 /// K/V of one layer of one slot. Keys are RoPE'd and packed (one packed row
 /// per position) so that all heads' scores are one kernel call; values are
-/// plain rows.
+/// grouped for the weighted-sum kernel ([`PackedValues`]).
 struct LayerKv {
     k: PackedRows,
-    v: Vec<i8>,
+    v: PackedValues,
 }
 
 struct Slot {
@@ -75,7 +76,7 @@ impl BatchForward {
         let slots = (0..slots)
             .map(|_| Slot {
                 layers: (0..c.n_layers)
-                    .map(|_| LayerKv { k: PackedRows::with_capacity(capacity, HEAD_DIM), v: vec![0; capacity * HEAD_DIM] })
+                    .map(|_| LayerKv { k: PackedRows::with_capacity(capacity, HEAD_DIM), v: PackedValues::with_capacity(capacity) })
                     .collect(),
                 len: 0,
             })
@@ -116,7 +117,10 @@ impl BatchForward {
     pub fn reset_slot(&mut self, slot: usize) {
         let s = &mut self.slots[slot];
         s.len = 0;
-        s.layers.iter_mut().for_each(|l| l.k.clear());
+        s.layers.iter_mut().for_each(|l| {
+            l.k.clear();
+            l.v.clear();
+        });
     }
 
     /// Positions already computed in `slot`.
@@ -175,7 +179,8 @@ impl BatchForward {
                 let cache = &mut self.slots[slot].layers[li];
                 debug_assert_eq!(cache.k.rows(), p);
                 cache.k.push_row(&k_rot);
-                cache.v[p * HEAD_DIM..(p + 1) * HEAD_DIM].copy_from_slice(val);
+                debug_assert_eq!(cache.v.len(), p);
+                cache.v.push(val);
                 for (q, qo) in q_all.chunks_exact(HEAD_DIM).zip(self.qrot[r * d..(r + 1) * d].chunks_exact_mut(HEAD_DIM)) {
                     rope(q, cos, sin, true, qo);
                 }
@@ -250,9 +255,10 @@ impl BatchForward {
                     let row = &self.scores[((rr - r) * nh + h) * cap..][..p + 1];
                     scores(row, mult, &mut self.head_scores[..=p]);
                     softmax_head(
+                        self.kernel,
                         &self.head_scores[..=p],
                         sink,
-                        &cache.v[..(p + 1) * HEAD_DIM],
+                        &cache.v,
                         model.exp2(),
                         &mut self.softmax,
                         &mut self.attn[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM],

@@ -3,95 +3,105 @@
 //! far fewer 64-bit operations.
 //!
 //! Why it is exact. The reference visits t = 0..=p in order; the running
-//! maximum m changes only at "new maximum" positions, where `S` and `acc`
-//! are rescaled (a rounding, so the order matters). The weight of position
-//! t is `exp(score_t − m_t)` with `m_t` the running maximum *including* t,
-//! which depends on the scores alone, so all weights can be computed first
-//! (vectorised). Between two rescales nothing but exact integer additions
-//! `S += w_t`, `acc_i += w_t·v_t[i]` happen, and integer addition is
-//! associative: we sum each run of positions between rescales separately (a
-//! *segment*) and add it to `S`/`acc` just before the next rescale and at
-//! the end. The rescales then see exactly the reference's `S` and `acc`, in
-//! the same order. The rescale itself is the reference's code.
+//! maximum m changes only at "new maximum" positions (a score *above* the
+//! running maximum; the sink, when present, starts it), where `S` and `acc`
+//! are rescaled (a rounding, so the order matters). Between two new maxima
+//! every position's weight is `exp(score_t − m)` with the same m, and
+//! nothing but exact integer additions `S += w_t`, `acc_i += w_t·v_t[i]`
+//! happen; integer addition is associative, so each run of positions between
+//! new maxima (a *segment*) is weighted and summed at once (vectorised, the
+//! value sum by [`weighted_sum`]) and added to `S`/`acc` before the next
+//! rescale. The rescales therefore see exactly the reference's `S` and
+//! `acc`, in the same order, and are the reference's code.
 //!
-//! Widths. `w_t <= 65535` and `|v| <= 127`, so `|w_t·v| < 2^23`; a segment
-//! is summed in i32 lanes and flushed to the i64 `acc` every
-//! [`SEGMENT_FLUSH`] = 255 positions (`255·65535·127 < 2^31`). `acc` and
-//! `S` have the widths documented on `OnlineSoftmax`.
+//! New maxima are rare after the first few positions, so the search for the
+//! next one compares 16 scores at a time.
+//!
+//! Widths: those of `OnlineSoftmax` (`S < 2^29`, `|acc| < 2^36`); the
+//! segment sums are exact (see [`weighted_sum`]).
 
-use super::kernels::elementwise::{attn_weights, exp_attn, multiversion};
+use super::kernels::elementwise::{exp_attn, multiversion};
+use super::kernels::values::{weighted_sum, PackedValues, WeightPlanes};
+use super::kernels::Kernel;
 use super::HEAD_DIM;
 use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 
-/// Longest run of positions summed in i32 before flushing to i64.
-pub const SEGMENT_FLUSH: usize = 255;
-
 /// Scratch of [`softmax_head`] for up to `capacity` positions.
 pub struct SoftmaxScratch {
-    m: Vec<i32>,
     w: Vec<u32>,
+    planes: WeightPlanes,
 }
 
 impl SoftmaxScratch {
     pub fn new(capacity: usize) -> Self {
-        SoftmaxScratch { m: vec![0; capacity], w: vec![0; capacity] }
+        SoftmaxScratch { w: vec![0; capacity], planes: WeightPlanes::new(capacity) }
     }
 }
 
 /// One head's output for a query whose scores against positions 0..=p are
 /// `scores` (already the spec's `score`, in position order), with optional
-/// sink score, over the value rows `values` (row t = `values[64t..64t+64]`).
-/// Writes `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`.
+/// sink score, over the cached values of those positions. Writes
+/// `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`.
 pub fn softmax_head(
+    kernel: Kernel,
     scores: &[i32],
     sink: Option<i32>,
-    values: &[i8],
+    values: &PackedValues,
     exp2: &[u16; 256],
     scratch: &mut SoftmaxScratch,
     out: &mut [i8],
 ) {
     let n = scores.len();
-    assert!(values.len() >= n * HEAD_DIM && out.len() == HEAD_DIM && scratch.m.len() >= n);
-    // Pass 1: running maximum m_t (including t); the sink starts it.
-    let mut run = sink;
-    for (mt, &sc) in scratch.m[..n].iter_mut().zip(scores) {
-        let m = match run {
-            Some(m) if m >= sc => m,
-            _ => sc,
-        };
-        run = Some(m);
-        *mt = m;
-    }
-    // Pass 2: every weight at once.
-    attn_weights(scores, &scratch.m[..n], exp2, &mut scratch.w[..n]);
-    // Pass 3: segments and rescales, in order.
+    assert!(values.len() >= n && out.len() == HEAD_DIM && scratch.w.len() >= n);
     let mut acc = [0i64; HEAD_DIM];
     let mut s: u64 = if sink.is_some() { 65535 } else { 0 };
-    let mut prev = sink;
+    let mut run = sink;
     let mut t = 0;
     while t < n {
-        // A new maximum at t (or the very first position without a sink).
-        let m = scratch.m[t];
-        if prev != Some(m) {
-            if let Some(pm) = prev {
-                let f = u64::from(exp_attn(pm.wrapping_sub(m), exp2));
+        // t starts a segment: the first position, or a new maximum.
+        let sc = scores[t];
+        let m = match run {
+            Some(m) if sc <= m => m,
+            Some(pm) => {
+                let f = u64::from(exp_attn(pm.wrapping_sub(sc), exp2));
                 s = (s * f + 32768) >> 16;
                 rescale(&mut acc, f as i64);
+                sc
             }
-            prev = Some(m);
-        }
-        // The segment: positions t..end share the maximum m.
-        let mut end = t + 1;
-        while end < n && end - t < SEGMENT_FLUSH && scratch.m[end] == m {
-            end += 1;
-        }
-        let mut seg = [0i32; HEAD_DIM];
-        weighted_sum(&scratch.w[t..end], &values[t * HEAD_DIM..end * HEAD_DIM], &mut seg);
-        add_segment(&mut acc, &seg);
-        s += scratch.w[t..end].iter().map(|&w| u64::from(w)).sum::<u64>();
+            None => sc,
+        };
+        run = Some(m);
+        let end = next_above(scores, t + 1, m);
+        let w = &mut scratch.w[..end - t];
+        segment_weights(&scores[t..end], m, exp2, w);
+        s += w.iter().map(|&x| u64::from(x)).sum::<u64>();
+        weighted_sum(kernel, values, t, w, &mut scratch.planes, &mut acc);
         t = end;
     }
     outputs(&acc, s.max(1), out);
+}
+
+/// The first index `>= from` whose score is above `m`, else `scores.len()`.
+fn next_above(scores: &[i32], from: usize, m: i32) -> usize {
+    const BLOCK: usize = 16;
+    let mut i = from;
+    while let Some(block) = scores.get(i..i + BLOCK) {
+        if block.iter().fold(false, |any, &x| any | (x > m)) {
+            break;
+        }
+        i += BLOCK;
+    }
+    scores[i..].iter().position(|&x| x > m).map_or(scores.len(), |p| i + p)
+}
+
+multiversion! {
+    /// `w[t] = exp(sc[t] − m; ATTN_COEF_Q24)` (wrapping i32 difference, as
+    /// the reference forms it; `sc[t] <= m`, so the argument is <= 0).
+    pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u16; 256], w: &mut [u32]) {
+        for (o, &x) in w.iter_mut().zip(sc) {
+            *o = exp_attn(x.wrapping_sub(m), exp2);
+        }
+    }
 }
 
 multiversion! {
@@ -108,65 +118,42 @@ multiversion! {
     }
 }
 
-multiversion! {
-    /// `acc_i += seg_i` (|acc| < 2^36: exact).
-    pub fn add_segment(acc: &mut [i64; HEAD_DIM], seg: &[i32; HEAD_DIM]) {
-        for (a, &g) in acc.iter_mut().zip(seg) {
-            *a = a.wrapping_add(i64::from(g));
-        }
-    }
-}
-
 /// `out_i = clamp_i8(div_rne_tte_s64_to_s32(acc_i, d))` for `d >= 1`.
 ///
-/// Fast path, exact: when `|acc_i| < 2^52` and `d < 2^52` both are exact
-/// f64 values and the correctly rounded quotient is within one of
-/// `⌊|acc_i|/d⌋`; the integer remainder fixes it, then ties-to-even is
-/// applied to the exact remainder, as in the reference. Otherwise the
-/// reference function is used.
+/// The clamp makes every quotient of 128 or more the same output, so the
+/// magnitude is first clamped to `128·d` (`nc`); for `d < 2^45` that is below
+/// 2^52, and `nc`, `d` are exact f64 values. The correctly rounded f64
+/// quotient is then within one of `⌊nc/d⌋`; the exact integer remainder
+/// corrects it and decides the round-half-to-even, as in the reference.
+/// Branch-free, so the loop is vectorised ([`outputs_bounded`]). Larger `d`
+/// (never reached: `S < 2^29`) takes the reference function.
 pub fn outputs(acc: &[i64; HEAD_DIM], d: u64, out: &mut [i8]) {
-    const LIM: u64 = 1 << 52;
-    if d >= LIM {
+    if d == 0 || d >= 1 << 45 {
         for (o, &a) in out.iter_mut().zip(acc) {
             *o = clamp_i8(div_rne_tte_s64_to_s32(a, d));
         }
         return;
     }
-    let df = d as f64;
-    let di = d as i64;
-    for (o, &a) in out.iter_mut().zip(acc) {
-        let n = a.unsigned_abs();
-        if n >= LIM {
-            *o = clamp_i8(div_rne_tte_s64_to_s32(a, d));
-            continue;
-        }
-        let mut q = (n as f64 / df) as i64;
-        let mut r = n as i64 - q * di;
-        if r < 0 {
-            q -= 1;
-            r += di;
-        } else if r >= di {
-            q += 1;
-            r -= di;
-        }
-        let twice = 2 * r;
-        if twice > di || (twice == di && q & 1 == 1) {
-            q += 1;
-        }
-        let m = q.min(127) as i8;
-        *o = if a < 0 { -m } else { m };
-    }
+    outputs_bounded(acc, d as i64, out);
 }
 
 multiversion! {
-    /// `seg_i = Σ_t w_t·v_t[i]` over at most [`SEGMENT_FLUSH`] rows (exact in
-    /// i32 by the bound above; the wrapping operations never wrap).
-    pub fn weighted_sum(w: &[u32], v: &[i8], seg: &mut [i32; HEAD_DIM]) {
-        for (&wt, row) in w.iter().zip(v.chunks_exact(HEAD_DIM)) {
-            let wt = wt as i32;
-            for (g, &x) in seg.iter_mut().zip(row) {
-                *g = g.wrapping_add(wt.wrapping_mul(i32::from(x)));
-            }
+    /// [`outputs`] for `1 <= d < 2^45`. Widths: `nc <= 128·d < 2^52`,
+    /// `q <= 129`, `q·d < 2^53`, `|r| < 2d`: all exact in i64.
+    pub fn outputs_bounded(acc: &[i64; HEAD_DIM], d: i64, out: &mut [i8]) {
+        let df = d as f64;
+        let cap = (d as u64) << 7;
+        for (o, &a) in out.iter_mut().zip(acc) {
+            let nc = a.unsigned_abs().min(cap) as i64;
+            let q0 = (nc as f64 / df) as i64;
+            let r0 = nc.wrapping_sub(q0.wrapping_mul(d));
+            // Floor correction: r0 in [−d, 2d).
+            let (q1, r1) = if r0 < 0 { (q0.wrapping_sub(1), r0.wrapping_add(d)) } else { (q0, r0) };
+            let (q, r) = if r1 >= d { (q1.wrapping_add(1), r1.wrapping_sub(d)) } else { (q1, r1) };
+            let twice = r.wrapping_mul(2);
+            let up = (twice > d) | ((twice == d) & (q & 1 == 1));
+            let m = q.wrapping_add(i64::from(up)).min(127);
+            *o = (if a < 0 { m.wrapping_neg() } else { m }) as i8;
         }
     }
 }

@@ -13,7 +13,7 @@
 //! vectoriser; the loops therefore use wrapping operations *where the bound
 //! is proven* (stated at each function). None of them ever wraps.
 
-use crate::model::layers::rms_inverse;
+use crate::model::layers::inv_rms_from_mean_sq;
 use crate::model::Requant;
 
 /// `round_half_even(a / 2^sh)` for a magnitude `a` (u64) and `1 <= sh <= 63`.
@@ -78,12 +78,39 @@ macro_rules! multiversion {
 
 pub(crate) use multiversion;
 
+/// [`requantize`](crate::model::layers::requantize): `shift <= 0`:
+/// `clamp(x·mult)`; else `clamp_i8(sra_rne_tte_s64_to_s32(x·mult, shift))`.
+/// The saturation to i32 of the spec is subsumed by the clamp to ±127.
+///
+/// When `shift >= 1`, `mult != 0` and `2^(7+shift) + |mult| < 2^31` (the
+/// published models: 819, 20) the product is formed in i32: every
+/// `|x| >= X = ⌊2^(7+shift) / |mult|⌋ + 1` gives `|x·mult| > 128·2^shift`,
+/// which rounds to 128 or more and clamps to ±127, so `x` is first clamped
+/// to `±X`, after which `|x·mult| <= 2^(7+shift) + |mult| < 2^31`. Other
+/// parameters take the i64 loop.
+pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
+    let m = rq.mult.unsigned_abs();
+    if (1..=23).contains(&rq.shift) && m != 0 && (128u64 << rq.shift) + u64::from(m) < 1 << 31 {
+        let limit = ((128u64 << rq.shift) / u64::from(m) + 1) as i32;
+        requantize_i32(x, rq.mult, rq.shift as u32, limit, out)
+    } else {
+        requantize_i64(x, rq, out)
+    }
+}
+
 multiversion! {
-    /// [`requantize`](crate::model::layers::requantize): `shift <= 0`:
-    /// `clamp(x·mult)`; else `clamp_i8(sra_rne_tte_s64_to_s32(x·mult, shift))`.
-    /// The saturation to i32 of the spec is subsumed by the clamp to ±127.
-    /// Widths: `x·mult` exact in i64; shifts >= 64 give 0 (exact extension).
-    pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
+    /// The i32 form of [`requantize`] (bounds stated there).
+    pub fn requantize_i32(x: &[i32], mult: i32, sh: u32, limit: i32, out: &mut [i8]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = sra_clamp_i8(v.clamp(-limit, limit).wrapping_mul(mult), sh);
+        }
+    }
+}
+
+multiversion! {
+    /// The i64 form of [`requantize`], any parameters. Widths: `x·mult`
+    /// exact in i64; shifts >= 64 give 0 (exact extension).
+    pub fn requantize_i64(x: &[i32], rq: Requant, out: &mut [i8]) {
         let mult = i64::from(rq.mult);
         if rq.shift <= 0 || rq.shift >= 64 {
             return crate::model::layers::requantize(x, rq, out);
@@ -112,6 +139,35 @@ multiversion! {
 pub fn rmsnorm(x: &[i8], w: &[i8], out: &mut [i8]) {
     rmsnorm_scale(x, w, rms_inverse(x), out)
 }
+
+/// [`rms_inverse`](crate::model::layers::rms_inverse) with a vectorised
+/// `Σx²`: `x² <= 2^14` and the loader bounds a row below 2^17 entries, so
+/// the sum is exact in u32 (the u64 of the reference is never needed).
+pub fn rms_inverse(x: &[i8]) -> i32 {
+    let ss = sum_squares(x);
+    inv_rms_from_mean_sq((u64::from(ss) / x.len().max(1) as u64) as u32)
+}
+
+/// `Σ x_i²` for a row of fewer than 2^17 entries (exact in u32).
+pub fn sum_squares(x: &[i8]) -> u32 {
+    assert!(x.len() < 1 << 17, "row too wide for a u32 sum of squares");
+    let mut s = 0;
+    sum_squares_into(x, &mut s);
+    s
+}
+
+multiversion! {
+    /// The loop of [`sum_squares`]; the wrapping adds never wrap (see there).
+    pub fn sum_squares_into(x: &[i8], out: &mut u32) {
+        let mut s = 0u32;
+        for &v in x {
+            let v = i32::from(v);
+            s = s.wrapping_add(v.wrapping_mul(v) as u32);
+        }
+        *out = s;
+    }
+}
+
 
 multiversion! {
     /// `out = clamp_i8(x)` element-wise.

@@ -1,0 +1,189 @@
+//! The attention's value cache in the layout of its weighted-sum kernel.
+//!
+//! The softmax weights of one head are summed against the cached value rows:
+//! `acc_i += Σ_t w_t · V[t][i]` for the 64 dimensions i, over a run of
+//! positions t (spec §5; `0 <= w_t <= 65535`, V is i8). Positions are stored
+//! in groups of [`GROUP`] = 4, and inside a group each dimension's four
+//! bytes are adjacent:
+//!
+//! `V[t][i]` is at `(t / 4)·256 + i·4 + t % 4`.
+//!
+//! So one 64-byte load holds 4 positions of 16 dimensions: the signed
+//! operand of one AVX-512 VNNI `vpdpbusd`, whose unsigned operand is four
+//! weight *bytes* broadcast. A weight is split as `w = 256·hi + lo` (both
+//! 0..255), summed as two byte planes, and recombined exactly:
+//! `Σ w·v = 256·Σ hi·v + Σ lo·v`.
+//!
+//! Widths: one `vpdpbusd` lane adds four products of magnitude at most
+//! `255·128`, so a plane's i32 lane after g groups is below `g·2^17`: exact
+//! for every run of fewer than 2^14 groups (65,536 positions; the loader
+//! caps chunks at 4,096). The recombination is done in i64.
+//!
+//! [`weighted_sum_scalar`] is the reference (plain i64 sums over the same
+//! layout); the VNNI kernel is tested against it on random and edge inputs
+//! (`tests/kernels_elementwise.rs`).
+
+use super::elementwise::multiversion;
+use super::Kernel;
+use crate::model::HEAD_DIM;
+
+/// Positions per group (the four bytes one `vpdpbusd` lane consumes).
+pub const GROUP: usize = 4;
+/// Bytes of one group: 64 dimensions × 4 positions.
+const GROUP_BYTES: usize = HEAD_DIM * GROUP;
+
+/// Value rows of up to `capacity` positions, grouped as described above.
+#[derive(Debug, Clone)]
+pub struct PackedValues {
+    data: Vec<i8>,
+    len: usize,
+}
+
+impl PackedValues {
+    pub fn with_capacity(capacity: usize) -> Self {
+        PackedValues { data: vec![0; capacity.div_ceil(GROUP) * GROUP_BYTES], len: 0 }
+    }
+    /// Positions held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn capacity(&self) -> usize {
+        self.data.len() / GROUP_BYTES * GROUP
+    }
+    /// Forgets every position (stale bytes are never weighted: see
+    /// [`weighted_sum`]).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+    /// Appends the value row of the next position. Panics when full.
+    pub fn push(&mut self, row: &[i8]) {
+        assert_eq!(row.len(), HEAD_DIM);
+        assert!(self.len < self.capacity(), "value cache full");
+        let t = self.len;
+        let base = (t / GROUP) * GROUP_BYTES + t % GROUP;
+        for (i, &v) in row.iter().enumerate() {
+            self.data[base + i * GROUP] = v;
+        }
+        self.len += 1;
+    }
+    /// `V[t][i]`.
+    pub fn get(&self, t: usize, i: usize) -> i8 {
+        assert!(t < self.len && i < HEAD_DIM);
+        self.data[(t / GROUP) * GROUP_BYTES + i * GROUP + t % GROUP]
+    }
+}
+
+/// Weights of a run of positions `t0..t0 + w.len()`, as the kernels read
+/// them: two byte planes indexed by absolute position, zero outside the run
+/// (so whole groups can be summed). Owned by the caller, sized once.
+pub struct WeightPlanes {
+    lo: Vec<u8>,
+    hi: Vec<u8>,
+}
+
+impl WeightPlanes {
+    /// Planes for runs inside positions `0..capacity`.
+    pub fn new(capacity: usize) -> Self {
+        let n = capacity.div_ceil(GROUP) * GROUP;
+        WeightPlanes { lo: vec![0; n], hi: vec![0; n] }
+    }
+}
+
+/// `acc_i += Σ_{t0 <= t < t0 + w.len()} w[t − t0] · V[t][i]` (exact), for
+/// weights `w <= 65535`. Panics if the run goes past `values.len()` or a
+/// weight exceeds 16 bits (caller errors).
+pub fn weighted_sum(
+    kernel: Kernel,
+    values: &PackedValues,
+    t0: usize,
+    w: &[u32],
+    planes: &mut WeightPlanes,
+    acc: &mut [i64; HEAD_DIM],
+) {
+    let t1 = t0 + w.len();
+    assert!(t1 <= values.len, "run past the cached positions");
+    assert!(w.iter().all(|&x| x <= 0xffff), "weight above 16 bits");
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => {
+            assert!(kernel.is_available(), "AVX-512 VNNI not available");
+            let (g0, g1) = (t0 / GROUP, t1.div_ceil(GROUP));
+            let (lo, hi) = (&mut planes.lo[g0 * GROUP..g1 * GROUP], &mut planes.hi[g0 * GROUP..g1 * GROUP]);
+            lo.fill(0);
+            hi.fill(0);
+            let off = t0 - g0 * GROUP;
+            split_planes(w, &mut lo[off..off + w.len()], &mut hi[off..off + w.len()]);
+            // SAFETY: the CPU supports AVX-512 F/BW/VNNI (asserted); the
+            // planes hold whole groups g0..g1 and the cache holds groups
+            // up to ⌈len/4⌉ >= g1 (asserted above).
+            unsafe { avx512::weighted_sum(&values.data[g0 * GROUP_BYTES..g1 * GROUP_BYTES], lo, hi, acc) }
+        }
+        _ => weighted_sum_scalar(values, t0, w, acc),
+    }
+}
+
+multiversion! {
+    /// The reference: plain exact sums, position by position (`w·v` fits
+    /// i32: `65535·128 < 2^23`; the sum is i64).
+    pub fn weighted_sum_scalar(values: &PackedValues, t0: usize, w: &[u32], acc: &mut [i64; HEAD_DIM]) {
+        for (t, &wt) in (t0..).zip(w) {
+            let group = &values.data[(t / GROUP) * GROUP_BYTES..][..GROUP_BYTES];
+            let wt = wt as i32;
+            for (a, &v) in acc.iter_mut().zip(group[t % GROUP..].iter().step_by(GROUP)) {
+                *a = a.wrapping_add(i64::from(wt.wrapping_mul(i32::from(v))));
+            }
+        }
+    }
+}
+
+/// `lo = w & 255`, `hi = w >> 8` (w <= 65535).
+fn split_planes(w: &[u32], lo: &mut [u8], hi: &mut [u8]) {
+    for ((&x, l), h) in w.iter().zip(lo).zip(hi) {
+        *l = x as u8;
+        *h = (x >> 8) as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{GROUP, GROUP_BYTES, HEAD_DIM};
+
+    /// Sums whole groups: `v` holds `lo.len() / 4` groups; `lo`/`hi` are the
+    /// weight planes of their positions. Four accumulators per plane, one
+    /// per 16 dimensions.
+    ///
+    /// # Safety
+    /// AVX-512 F/BW/VNNI; `v.len() == lo.len() / 4 · 256`, `hi.len() == lo.len()`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn weighted_sum(v: &[i8], lo: &[u8], hi: &[u8], acc: &mut [i64; HEAD_DIM]) {
+        let groups = lo.len() / GROUP;
+        assert!(v.len() == groups * GROUP_BYTES && hi.len() == lo.len());
+        let mut al = [_mm512_setzero_si512(); 4];
+        let mut ah = [_mm512_setzero_si512(); 4];
+        let vp = v.as_ptr();
+        for g in 0..groups {
+            // SAFETY: group g is inside both planes and `v` (asserted).
+            let wl = _mm512_set1_epi32(std::ptr::read_unaligned(lo.as_ptr().add(g * GROUP).cast::<i32>()));
+            let wh = _mm512_set1_epi32(std::ptr::read_unaligned(hi.as_ptr().add(g * GROUP).cast::<i32>()));
+            for b in 0..4 {
+                let x = _mm512_loadu_si512(vp.add(g * GROUP_BYTES + b * 64).cast());
+                al[b] = _mm512_dpbusd_epi32(al[b], wl, x);
+                ah[b] = _mm512_dpbusd_epi32(ah[b], wh, x);
+            }
+        }
+        let mut l = [0i32; HEAD_DIM];
+        let mut h = [0i32; HEAD_DIM];
+        for b in 0..4 {
+            _mm512_storeu_si512(l.as_mut_ptr().add(b * 16).cast(), al[b]);
+            _mm512_storeu_si512(h.as_mut_ptr().add(b * 16).cast(), ah[b]);
+        }
+        for ((a, &x), &y) in acc.iter_mut().zip(&l).zip(&h) {
+            *a += (i64::from(y) << 8) + i64::from(x);
+        }
+    }
+}
