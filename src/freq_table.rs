@@ -1,7 +1,7 @@
 //! The frequency table of spec §6: integer softmax of the logits, scaled to
 //! the total T, as inclusive cumulative frequencies for the coder (§7).
 
-use crate::model::kernels::elementwise::multiversion;
+use crate::model::kernels::elementwise::{exp_narrow, multiversion, ExpNarrow};
 use crate::numerics::{argmax, exp_q16};
 
 /// Why a frequency table cannot be built.
@@ -30,15 +30,20 @@ impl std::error::Error for FreqTableError {}
 
 /// Checks the inputs of both builders; returns `(V, argmax)`.
 fn validate(logits: &[i32], total: u32, cum: &[u32]) -> Result<(usize, usize), FreqTableError> {
-    let v = logits.len();
     let a = argmax(logits).ok_or(FreqTableError::EmptyLogits)?;
+    validate_sizes(logits.len(), total, cum)?;
+    Ok((logits.len(), a))
+}
+
+/// The size checks of both builders (after the empty-logits one).
+fn validate_sizes(v: usize, total: u32, cum: &[u32]) -> Result<(), FreqTableError> {
     if cum.len() != v {
         return Err(FreqTableError::OutputLength { got: cum.len(), expected: v });
     }
     if u64::from(total) <= v as u64 {
         return Err(FreqTableError::TotalTooSmall { total, vocab: v });
     }
-    Ok((v, a))
+    Ok(())
 }
 
 /// The spec-shaped form of [`build_cumfreqs`], kept as the reference the
@@ -88,14 +93,9 @@ pub fn build_cumfreqs_reference(
 }
 
 /// Builds the inclusive cumulative table `cum` (spec §6) from `logits`; the
-/// same integers as [`build_cumfreqs_reference`] (tested against it), with
-/// the per-entry work in branch-free, vectorisable loops:
-///
-/// * `e_j = exp(ℓ_j − M)` as in [`exp_q16`] (`n·coef < 2^63`, `base·E < 2^33`);
-/// * `⌊e_j·R / Σe⌋` through f64: `e_j·R < 2^48` and `Σe < 2^37` are exact
-///   f64 values, the correctly rounded quotient is within one of the floor,
-///   and the exact integer remainder corrects it (so no 64-bit division).
-///   When `R >= 2^32` (a total beyond the model's bound) the reference runs.
+/// same integers as [`build_cumfreqs_reference`] (tested against it). The
+/// fast paths take the exp2 table widened to u32 ([`build_cumfreqs_wide`]);
+/// this form widens `exp2` first.
 pub fn build_cumfreqs(
     logits: &[i32],
     coef_q24: u32,
@@ -103,18 +103,19 @@ pub fn build_cumfreqs(
     exp2: &[u16; 256],
     cum: &mut [u32],
 ) -> Result<(), FreqTableError> {
-    let (v, a) = validate(logits, total, cum)?;
-    let m = logits[a];
-    exps(logits, m, coef_q24, exp2, cum);
-    let sum_e: u64 = cum.iter().map(|&e| u64::from(e)).sum();
-    let r = u64::from(total) - v as u64;
-    // Σe <= V·65535 < 2^37 (V <= 2^20 by the loader; 2^21 checked here).
-    if v > 1 << 21 {
-        return build_cumfreqs_reference(logits, coef_q24, total, exp2, cum);
-    }
-    scaled_freqs(cum, r as u32, sum_e);
-    let sum_f: u64 = cum.iter().map(|&f| u64::from(f)).sum();
-    cum[a] += (u64::from(total) - sum_f) as u32;
+    build_cumfreqs_wide(logits, coef_q24, total, &exp2.map(u32::from), cum)
+}
+
+/// [`build_cumfreqs`] over the exp2 table widened to u32
+/// ([`PackedModel::exp2_wide`](crate::model::PackedModel)).
+pub fn build_cumfreqs_wide(
+    logits: &[i32],
+    coef_q24: u32,
+    total: u32,
+    exp2: &[u32; 256],
+    cum: &mut [u32],
+) -> Result<(), FreqTableError> {
+    build_freqs(logits, coef_q24, total, exp2, cum)?;
     let mut run: u32 = 0;
     for c in cum.iter_mut() {
         run = run.wrapping_add(*c); // prefix sums of Σf = T: no wrap
@@ -123,9 +124,96 @@ pub fn build_cumfreqs(
     Ok(())
 }
 
+/// The frequencies `f_j` of spec §6 (the argmax's correction included, so
+/// `Σ f = T`), before the prefix sums; returns the argmax. The per-entry
+/// work is in branch-free, vectorisable loops:
+///
+/// * `e_j = exp(ℓ_j − M)` in 32-bit lanes ([`ExpNarrow`]) when `coef_q24`
+///   allows it (the published models' does), else as in [`exp_q16`]
+///   (`n·coef < 2^63`, `base·E < 2^33`);
+/// * `⌊e_j·R / Σe⌋` through f64: `e_j·R < 2^48` and `Σe < 2^37` are exact
+///   f64 values, the correctly rounded quotient is within one of the floor,
+///   and the exact integer remainder corrects it (so no 64-bit division).
+///   When `V > 2^21` the reference runs.
+pub fn build_freqs(
+    logits: &[i32],
+    coef_q24: u32,
+    total: u32,
+    exp2: &[u32; 256],
+    freq: &mut [u32],
+) -> Result<usize, FreqTableError> {
+    let v = logits.len();
+    let a = argmax_fast(logits).ok_or(FreqTableError::EmptyLogits)?;
+    validate_sizes(v, total, freq)?;
+    // Σe <= V·65535 < 2^37 (V <= 2^20 by the loader; 2^21 checked here).
+    if v > 1 << 21 {
+        let exp2_narrow = exp2.map(|e| e as u16);
+        build_cumfreqs_reference(logits, coef_q24, total, &exp2_narrow, freq)?;
+        for j in (1..v).rev() {
+            freq[j] -= freq[j - 1];
+        }
+        return Ok(a);
+    }
+    let m = logits[a];
+    let mut sum_e = 0u64;
+    match ExpNarrow::new(coef_q24) {
+        Some(p) => exps_narrow(logits, m, &p, exp2, freq, &mut sum_e),
+        None => exps(logits, m, coef_q24, exp2, freq, &mut sum_e),
+    }
+    let r = u64::from(total) - v as u64;
+    let mut sum_f = 0u64;
+    scaled_freqs(freq, r as u32, sum_e, &mut sum_f);
+    freq[a] += (u64::from(total) - sum_f) as u32;
+    Ok(a)
+}
+
+/// The coding interval `[C[j−1], C[j])` of symbol `j` from the frequencies
+/// of [`build_freqs`] (`Σ f = T < 2^32`, so every partial sum fits u32).
+pub fn symbol_interval(freq: &[u32], j: usize) -> (u32, u32) {
+    let mut low = 0;
+    sum_u32(&freq[..j], &mut low);
+    (low, low + freq[j])
+}
+
 multiversion! {
-    /// `out_j = exp(ℓ_j − M; coef)` (wrapping i32 difference, see [`exp_q16`]).
-    pub fn exps(logits: &[i32], m: i32, coef_q24: u32, exp2: &[u16; 256], out: &mut [u32]) {
+    /// `out = Σ x` (wrapping; exact for the partial sums of a table of total < 2^32).
+    pub fn sum_u32(x: &[u32], out: &mut u32) {
+        *out = x.iter().fold(0u32, |s, &v| s.wrapping_add(v));
+    }
+}
+
+/// [`argmax`] (smallest index among equal maxima) with a vectorised maximum.
+fn argmax_fast(xs: &[i32]) -> Option<usize> {
+    let mut m = i32::MIN;
+    max_i32(xs, &mut m);
+    xs.iter().position(|&x| x == m)
+}
+
+multiversion! {
+    /// `out = max(out, max x)`.
+    pub fn max_i32(x: &[i32], out: &mut i32) {
+        *out = x.iter().fold(*out, |m, &v| m.max(v));
+    }
+}
+
+multiversion! {
+    /// `out_j = exp(ℓ_j − M; coef)` in 32-bit lanes ([`exp_narrow`]) and `sum = Σ out`.
+    pub fn exps_narrow(logits: &[i32], m: i32, p: &ExpNarrow, exp2: &[u32; 256], out: &mut [u32], sum: &mut u64) {
+        let mut s = 0u64;
+        for (o, &l) in out.iter_mut().zip(logits) {
+            let e = exp_narrow(l.wrapping_sub(m), p, exp2);
+            *o = e;
+            s = s.wrapping_add(u64::from(e));
+        }
+        *sum = s;
+    }
+}
+
+multiversion! {
+    /// `out_j = exp(ℓ_j − M; coef)` (wrapping i32 difference, see [`exp_q16`])
+    /// and `sum = Σ out`, for any coefficient.
+    pub fn exps(logits: &[i32], m: i32, coef_q24: u32, exp2: &[u32; 256], out: &mut [u32], sum: &mut u64) {
+        let mut s = 0u64;
         for (o, &l) in out.iter_mut().zip(logits) {
             let d = l.wrapping_sub(m);
             let n = u64::from(d.unsigned_abs());
@@ -134,15 +222,19 @@ multiversion! {
             let fr = (t & 255) as usize;
             let base = 65536u64 >> ip.min(63);
             let e = (base.wrapping_mul(u64::from(exp2[fr])).wrapping_add(32768) >> 16).clamp(1, 65535) as u32;
-            *o = if d >= 0 { 65535 } else if ip >= 31 { 1 } else { e };
+            let e = if d >= 0 { 65535 } else if ip >= 31 { 1 } else { e };
+            *o = e;
+            s = s.wrapping_add(u64::from(e));
         }
+        *sum = s;
     }
 }
 
 multiversion! {
-    /// `f_j = 1 + ⌊e_j·r / sum_e⌋` in place (`e_j <= 65535`, `r < 2^32`,
-    /// `1 <= sum_e < 2^37`; see [`build_cumfreqs`] for exactness).
-    pub fn scaled_freqs(cum: &mut [u32], r: u32, sum_e: u64) {
+    /// `f_j = 1 + ⌊e_j·r / sum_e⌋` in place and `sum_f = Σ f` (`e_j <= 65535`,
+    /// `r < 2^32`, `1 <= sum_e < 2^37`; see [`build_freqs`] for exactness).
+    pub fn scaled_freqs(cum: &mut [u32], r: u32, sum_e: u64, sum_f: &mut u64) {
+        let mut s = 0u64;
         let d = sum_e as i64;
         let inv = 1.0 / sum_e as f64;
         for c in cum.iter_mut() {
@@ -151,7 +243,9 @@ multiversion! {
             let rem = n.wrapping_sub(q.wrapping_mul(d));
             q = q.wrapping_add(i64::from(rem >= d)).wrapping_sub(i64::from(rem < 0));
             *c = q.wrapping_add(1) as u32;
+            s = s.wrapping_add(q.wrapping_add(1) as u64);
         }
+        *sum_f = s;
     }
 }
 

@@ -2,10 +2,10 @@
 //! softmax and the fast frequency table against their spec-shaped
 //! references, on random and edge inputs.
 
-use czip::freq_table::{build_cumfreqs, build_cumfreqs_reference};
+use czip::freq_table::{build_cumfreqs, build_cumfreqs_reference, build_freqs, symbol_interval};
 use czip::model::attention::OnlineSoftmax;
 use czip::model::batch_attention::{outputs, softmax_head, SoftmaxScratch};
-use czip::model::kernels::values::{weighted_sum, weighted_sum_scalar, PackedValues, WeightPlanes};
+use czip::model::kernels::values::{weighted_sum, weighted_sum_scalar, PackedValues, SegmentWeights};
 use czip::model::Kernel;
 use czip::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 use czip::model::kernels::elementwise as fast;
@@ -143,8 +143,13 @@ fn rmsnorm_reglu_rope_scores_match() {
             assert_eq!(a, b);
         }
     }
-    let dots = edge_i32();
-    for mult in [0, 1, -1, 12345, i32::MAX, i32::MIN] {
+    let mut dots = edge_i32();
+    // Ties of both roundings, both parities, and the products around 2^53.
+    for k in [0i32, 1, 2, 3, 1 << 20, (1 << 20) + 1, -(1 << 20)] {
+        dots.extend([4 * k + 2, 4 * k - 2, 4 * k + 1, 4 * k + 3, 4 * k, -4 * k - 2]);
+    }
+    dots.extend((0..20000).map(|_| rng.i32() >> (rng.next() % 32)));
+    for mult in [0, 1, -1, 2, 3, 12345, 58218, 60859, 1 << 15, (1 << 15) + 1, 1 << 22, (1 << 24) - 1, i32::MAX, i32::MIN, i32::MIN + 1] {
         let mut got = vec![0; dots.len()];
         fast::scores(&dots, mult, &mut got);
         for (&d, &g) in dots.iter().zip(&got) {
@@ -157,9 +162,24 @@ fn rmsnorm_reglu_rope_scores_match() {
 #[test]
 fn exp_matches() {
     let e = exp2_table();
-    for d in (-3_000_000..=10).chain(edge_i32()) {
-        assert_eq!(fast::exp_attn(d, &e), exp_q16(d, ATTN_COEF_Q24, &e), "d = {d}");
+    let wide = e.map(u32::from);
+    for d in (-3_000_000..=10).chain(edge_i32()).chain((0..=30).flat_map(|k| [-(1i32 << k), 1 - (1 << k), -(1 << k) - 1])) {
+        assert_eq!(fast::exp_narrow(d, &fast::ExpNarrow::ATTN, &wide), exp_q16(d, ATTN_COEF_Q24, &e), "d = {d}");
     }
+    // Every coefficient the narrow form accepts, around its clamp and its
+    // acceptance boundary; the published softmax coefficient included.
+    let mut rng = Rng(3);
+    let coefs = [17_400u32, 17_500, 37_819, 100_000, 378_194, 1 << 20, 1 << 24, u32::MAX, 1, 0, 17_000];
+    let random: Vec<u32> = (0..200).map(|_| rng.next() as u32 >> (rng.next() % 16)).collect();
+    for coef in coefs.into_iter().chain(random) {
+        let Some(p) = fast::ExpNarrow::new(coef) else { continue };
+        let n_max = ((17u64 * 256) << 24) / u64::from(coef) + 1;
+        let near = [n_max, n_max - 1, n_max + 1].map(|n| (n.min(1 << 31) as i64).wrapping_neg() as i32);
+        for d in near.into_iter().chain(edge_i32()).chain((0..5000).map(|_| (rng.next() as i32) >> (rng.next() % 31))) {
+            assert_eq!(fast::exp_narrow(d, &p, &wide), exp_q16(d, coef, &e), "coef {coef} d = {d}");
+        }
+    }
+    assert!(fast::ExpNarrow::new(37_819).is_some() && fast::ExpNarrow::new(0).is_none());
 }
 
 fn reference_head(scores: &[i32], sink: Option<i32>, values: &[i8], e: &[u16; 256]) -> [i8; 64] {
@@ -195,7 +215,7 @@ fn segment_softmax_matches_the_online_softmax() {
         values.chunks_exact(64).for_each(|r| packed.push(r));
         for kernel in available_kernels() {
             let mut got = [0i8; 64];
-            softmax_head(kernel, &scores, sink, &packed, &e, &mut scratch, &mut got);
+            softmax_head(kernel, &scores, sink, &packed, &e.map(u32::from), &mut scratch, &mut got);
             assert_eq!(got, want, "{kernel:?} round {round} n {n}");
         }
     }
@@ -225,7 +245,7 @@ fn weighted_sum_matches_the_plain_sum() {
         for (t, r) in rows.chunks_exact(64).enumerate() {
             assert!((0..64).all(|i| packed.get(t, i) == r[i]));
         }
-        let mut planes = WeightPlanes::new(n);
+        let mut seg = SegmentWeights::new(n);
         for (t0, len) in [(0, 0), (0, 1), (1, 3), (2, 5), (3, 4), (5, 64), (7, 255), (0, 300), (299, 1), (13, 286)] {
             let w: Vec<u32> = (0..len)
                 .map(|i| match round {
@@ -245,7 +265,16 @@ fn weighted_sum_matches_the_plain_sum() {
             assert_eq!(plain.map(|x| x - 5), want, "scalar round {round} t0 {t0} len {len}");
             for kernel in available_kernels() {
                 let mut got = [5i64; 64];
-                weighted_sum(kernel, &packed, t0, &w, &mut planes, &mut got);
+                // Stale plane bytes around the run must not count.
+                let (sw, lo, hi) = seg.start(0, n);
+                sw.fill(65535);
+                lo.fill(255);
+                hi.fill(255);
+                let (sw, lo, hi) = seg.start(t0, len);
+                for (((a, l), h), &x) in sw.iter_mut().zip(lo).zip(hi).zip(&w) {
+                    (*a, *l, *h) = (x, x as u8, (x >> 8) as u8);
+                }
+                weighted_sum(kernel, &packed, &seg, &mut got);
                 assert_eq!(got.map(|x| x - 5), want, "{kernel:?} round {round} t0 {t0} len {len}");
             }
         }
@@ -294,6 +323,12 @@ fn fast_frequency_table_matches() {
             build_cumfreqs_reference(&logits, coef, total, &e, &mut a).unwrap();
             build_cumfreqs(&logits, coef, total, &e, &mut b).unwrap();
             assert_eq!(a, b, "round {round} coef {coef} total {total}");
+            // The frequencies and the intervals the encoder takes from them.
+            let mut f = vec![0u32; v];
+            build_freqs(&logits, coef, total, &e.map(u32::from), &mut f).unwrap();
+            for j in [0, v / 2, v - 1, (rng.next() as usize) % v] {
+                assert_eq!(symbol_interval(&f, j), (if j == 0 { 0 } else { a[j - 1] }, a[j]), "round {round} j {j}");
+            }
         }
     }
     let extreme = [i32::MIN, i32::MAX, 0, i32::MIN];

@@ -58,7 +58,26 @@ impl Encoder {
             return Err(CoderError::SymbolOutOfRange { symbol, vocab });
         }
         let edges = symbol_edges(cum, symbol, total)?;
-        (self.lo, self.hi) = narrow(self.lo, self.hi, edges, total, symbol)?;
+        self.encode_interval(edges, total, symbol)
+    }
+
+    /// Codes a symbol given its interval `[C[j−1], C[j])` of a table of total
+    /// `T` directly (what [`encode`](Self::encode) looks up in the table), for
+    /// callers that know the interval without the whole cumulative table.
+    /// `symbol` only names the symbol in errors. Same output as `encode` with
+    /// a table holding those values.
+    ///
+    /// # Errors
+    /// [`CoderError::ZeroTotal`], [`CoderError::NotCumulative`]
+    /// (`C[j-1] > C[j]` or `C[j] > T`), [`CoderError::EmptyInterval`].
+    pub fn encode_interval(&mut self, (low, high): (u32, u32), total: u32, symbol: usize) -> Result<(), CoderError> {
+        if total == 0 {
+            return Err(CoderError::ZeroTotal);
+        }
+        if low > high || high > total {
+            return Err(CoderError::NotCumulative { symbol });
+        }
+        (self.lo, self.hi) = narrow(self.lo, self.hi, (low, high), total, symbol)?;
         self.renormalize();
         Ok(())
     }

@@ -259,7 +259,7 @@ impl BatchForward {
                         &self.head_scores[..=p],
                         sink,
                         &cache.v,
-                        model.exp2(),
+                        &model.packed().exp2_wide,
                         &mut self.softmax,
                         &mut self.attn[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM],
                     );

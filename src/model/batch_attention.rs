@@ -20,39 +20,43 @@
 //! Widths: those of `OnlineSoftmax` (`S < 2^29`, `|acc| < 2^36`); the
 //! segment sums are exact (see [`weighted_sum`]).
 
-use super::kernels::elementwise::{exp_attn, multiversion};
-use super::kernels::values::{weighted_sum, PackedValues, WeightPlanes};
+use super::kernels::elementwise::{exp_narrow, multiversion, ExpNarrow};
+use super::kernels::values::{weighted_sum, PackedValues, SegmentWeights};
 use super::kernels::Kernel;
 use super::HEAD_DIM;
 use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 
 /// Scratch of [`softmax_head`] for up to `capacity` positions.
 pub struct SoftmaxScratch {
-    w: Vec<u32>,
-    planes: WeightPlanes,
+    weights: SegmentWeights,
+    capacity: usize,
 }
 
 impl SoftmaxScratch {
+    /// Panics above 65,536 positions, where the u32 weight sum and the
+    /// kernels' i32 planes would stop being exact (chunks hold at most 4,096).
     pub fn new(capacity: usize) -> Self {
-        SoftmaxScratch { w: vec![0; capacity], planes: WeightPlanes::new(capacity) }
+        assert!(capacity <= 1 << 16, "softmax scratch for {capacity} positions");
+        SoftmaxScratch { weights: SegmentWeights::new(capacity), capacity }
     }
 }
 
 /// One head's output for a query whose scores against positions 0..=p are
 /// `scores` (already the spec's `score`, in position order), with optional
 /// sink score, over the cached values of those positions. Writes
-/// `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`.
+/// `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`. `exp2` is
+/// the model's `lut.exp2` widened to u32 ([`PackedModel::exp2_wide`](super::PackedModel)).
 pub fn softmax_head(
     kernel: Kernel,
     scores: &[i32],
     sink: Option<i32>,
     values: &PackedValues,
-    exp2: &[u16; 256],
+    exp2: &[u32; 256],
     scratch: &mut SoftmaxScratch,
     out: &mut [i8],
 ) {
     let n = scores.len();
-    assert!(values.len() >= n && out.len() == HEAD_DIM && scratch.w.len() >= n);
+    assert!(values.len() >= n && out.len() == HEAD_DIM && scratch.capacity >= n);
     let mut acc = [0i64; HEAD_DIM];
     let mut s: u64 = if sink.is_some() { 65535 } else { 0 };
     let mut run = sink;
@@ -63,7 +67,7 @@ pub fn softmax_head(
         let m = match run {
             Some(m) if sc <= m => m,
             Some(pm) => {
-                let f = u64::from(exp_attn(pm.wrapping_sub(sc), exp2));
+                let f = u64::from(exp_narrow(pm.wrapping_sub(sc), &ExpNarrow::ATTN, exp2));
                 s = (s * f + 32768) >> 16;
                 rescale(&mut acc, f as i64);
                 sc
@@ -72,10 +76,11 @@ pub fn softmax_head(
         };
         run = Some(m);
         let end = next_above(scores, t + 1, m);
-        let w = &mut scratch.w[..end - t];
-        segment_weights(&scores[t..end], m, exp2, w);
-        s += w.iter().map(|&x| u64::from(x)).sum::<u64>();
-        weighted_sum(kernel, values, t, w, &mut scratch.planes, &mut acc);
+        let (w, lo, hi) = scratch.weights.start(t, end - t);
+        let mut sum = 0;
+        segment_weights(&scores[t..end], m, exp2, w, lo, hi, &mut sum);
+        s += u64::from(sum);
+        weighted_sum(kernel, values, &scratch.weights, &mut acc);
         t = end;
     }
     outputs(&acc, s.max(1), out);
@@ -96,11 +101,18 @@ fn next_above(scores: &[i32], from: usize, m: i32) -> usize {
 
 multiversion! {
     /// `w[t] = exp(sc[t] − m; ATTN_COEF_Q24)` (wrapping i32 difference, as
-    /// the reference forms it; `sc[t] <= m`, so the argument is <= 0).
-    pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u16; 256], w: &mut [u32]) {
-        for (o, &x) in w.iter_mut().zip(sc) {
-            *o = exp_attn(x.wrapping_sub(m), exp2);
+    /// the reference forms it; `sc[t] <= m`, so the argument is <= 0), its
+    /// two bytes, and `sum = Σ w` (at most 65536·65535 < 2^32: exact in u32).
+    pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], lo: &mut [u8], hi: &mut [u8], sum: &mut u32) {
+        let mut s = 0u32;
+        for (((o, l), h), &x) in w.iter_mut().zip(lo.iter_mut()).zip(hi.iter_mut()).zip(sc) {
+            let e = exp_narrow(x.wrapping_sub(m), &ExpNarrow::ATTN, exp2);
+            *o = e;
+            *l = e as u8;
+            *h = (e >> 8) as u8;
+            s = s.wrapping_add(e);
         }
+        *sum = s;
     }
 }
 

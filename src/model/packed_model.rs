@@ -1,4 +1,4 @@
-//! The model's weight matrices in the kernels' layout ([`PackedRows`]),
+//! The model's weight matrices (and its exp2 table) in the kernels' layout ([`PackedRows`]),
 //! built once per model (lazily, on first use by a fast path: see
 //! [`Model::packed`](super::Model::packed)) and shared read-only by every
 //! worker. About as large as the matrices themselves (≈ 1.9 MB for the
@@ -23,6 +23,8 @@ pub struct PackedModel {
     pub layers: Vec<PackedLayer>,
     /// `head.weight`, [V, D].
     pub head: PackedRows,
+    /// `lut.exp2` widened to u32, so the vectorised exp can gather it.
+    pub exp2_wide: [u32; 256],
 }
 
 impl PackedModel {
@@ -40,6 +42,6 @@ impl PackedModel {
                 }
             })
             .collect();
-        PackedModel { layers, head: PackedRows::from_matrix(model.head(), v, d) }
+        PackedModel { layers, head: PackedRows::from_matrix(model.head(), v, d), exp2_wide: model.exp2().map(u32::from) }
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::coder::{Decoder, Encoder};
 use crate::error::ChunkFailure;
-use crate::freq_table::build_cumfreqs;
+use crate::freq_table::{build_cumfreqs_wide, build_freqs, symbol_interval};
 use crate::model::{BatchForward, Kernel};
 use crate::Model;
 
@@ -45,12 +45,28 @@ impl<'m> ChunkCoder<'m> {
         }
     }
 
+    /// The cumulative frequency table of the logits of batch row `row`.
     fn table(&mut self, row: usize) -> Result<&[u32], ChunkFailure> {
         let m = self.model;
         let v = m.config().vocab_size;
-        build_cumfreqs(&self.logits[row * v..(row + 1) * v], m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
+        build_cumfreqs_wide(&self.logits[row * v..(row + 1) * v], m.coef_q24(), m.target_total(), &m.packed().exp2_wide, &mut self.cum)
             .map_err(ChunkFailure::FreqTable)?;
         Ok(&self.cum)
+    }
+
+    /// Codes `token` with the frequency table of batch row `row`; only the
+    /// token's interval is needed, so the prefix sums are skipped.
+    fn encode_token(&mut self, enc: &mut Encoder, row: usize, token: u32) -> Result<(), ChunkFailure> {
+        let m = self.model;
+        let v = m.config().vocab_size;
+        let freq = &mut self.cum;
+        build_freqs(&self.logits[row * v..(row + 1) * v], m.coef_q24(), m.target_total(), &m.packed().exp2_wide, freq)
+            .map_err(ChunkFailure::FreqTable)?;
+        let t = token as usize;
+        if t >= v {
+            return Err(ChunkFailure::Coder(crate::coder::CoderError::SymbolOutOfRange { symbol: t, vocab: v }));
+        }
+        enc.encode_interval(symbol_interval(freq, t), m.target_total(), t).map_err(ChunkFailure::Coder)
     }
 
     /// Encodes `tokens` as one chunk. On failure, returns the position.
@@ -74,8 +90,7 @@ impl<'m> ChunkCoder<'m> {
                 .forward(self.model, &rows[..block.len()], &mut self.logits)
                 .map_err(|e| (start, ChunkFailure::Step(e)))?;
             for (i, &t) in block.iter().enumerate() {
-                let cum = self.table(i).map_err(|e| (start + i, e))?;
-                enc.encode(cum, t as usize).map_err(|e| (start + i, ChunkFailure::Coder(e)))?;
+                self.encode_token(&mut enc, i, t).map_err(|e| (start + i, e))?;
             }
         }
         Ok(enc.finish())
@@ -157,7 +172,7 @@ impl<'m> LockstepDecoder<'m> {
             }
             self.batch.forward(m, &rows, &mut self.logits).map_err(|e| (rows[0].0, i, ChunkFailure::Step(e)))?;
             for (r, &(s, _)) in rows.iter().enumerate() {
-                build_cumfreqs(&self.logits[r * v..(r + 1) * v], m.coef_q24(), m.target_total(), m.exp2(), &mut self.cum)
+                build_cumfreqs_wide(&self.logits[r * v..(r + 1) * v], m.coef_q24(), m.target_total(), &m.packed().exp2_wide, &mut self.cum)
                     .map_err(|e| (s, i, ChunkFailure::FreqTable(e)))?;
                 let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
                 encoders[s].encode(&self.cum, sym).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;

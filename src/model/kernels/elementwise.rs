@@ -232,45 +232,79 @@ fn sra_i32(v: i32, sh: u32) -> i32 {
 
 multiversion! {
     /// Spec §5 scores from exact dot products:
-    /// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(dot, 2) · mult, 15)`.
-    /// Widths: `sra(dot, 2)` fits i32 and the product is exact in i64; the
-    /// 64-bit rounding shift keeps |result| <= 2^31·2^31/2^15 before
-    /// saturation, so it is saturated to i32 as the spec says.
+    /// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(dot, 2) · mult, 15)`, in f64,
+    /// exact for every i32 input: `dot/4` is exact and `round_ties_even` is
+    /// the spec's ties-to-even; the product of the two exact i32-valued
+    /// factors is exact whenever it is below 2^53, and when it is not, the
+    /// true result is beyond 2^38 and saturates either way; `·2^−15` is an
+    /// exact scaling, and the final conversion saturates to i32 as the spec
+    /// says.
     pub fn scores(dots: &[i32], mult: i32, out: &mut [i32]) {
+        let m = f64::from(mult);
         for (o, &d) in out.iter_mut().zip(dots) {
-            let p = i64::from(sra_i32(d, 2)).wrapping_mul(i64::from(mult));
-            let m = rne_mag_u64(p.unsigned_abs(), 15) as i64;
-            *o = (if p < 0 { m.wrapping_neg() } else { m }).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+            let q = (f64::from(d) * 0.25).round_ties_even();
+            let s = (q * m * (1.0 / 32768.0)).round_ties_even();
+            *o = s.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
         }
     }
 }
 
-/// `exp(d; ATTN_COEF_Q24)` of spec §6 (see [`exp_q16`](crate::numerics::exp_q16)),
-/// branch-free for the vectoriser. `d >= 0` gives 65535. Widths: `n = |d| <=
-/// 2^31`, `n·coef < 2^50`; `t >> 8 >= 31` gives 1; else `base·E[fr] < 2^33`.
+/// The parameters of [`exp_narrow`]: `exp(d; coef)` of spec §6 (see
+/// [`exp_q16`](crate::numerics::exp_q16)) in 32-bit arithmetic, for the
+/// coefficients where that is exact (both published ones: the attention's
+/// 378,194 and the models' softmax coefficient).
+///
+/// * From `t >= 17·256` on (`ip >= 17`) the reference gives 1 (`base = 0`,
+///   clamped; `ip >= 31` also 1), so `n = |d|` is clamped to
+///   `n_max = ⌊17·256·2^24 / coef⌋ + 1`, which has `t >= 17·256`;
+/// * with `coef = 256·ch + cl`, `t = ⌊(n·coef + 2^23) / 2^24⌋ =
+///   ⌊(n·ch + ⌊(n·cl + 2^23) / 2^8⌋) / 2^16⌋` (nested floors of a division
+///   by 2^8·2^16), exact in u32 when `n_max·cl + 2^23 < 2^32` and
+///   `n_max·ch + 2^24 < 2^32` ([`ExpNarrow::new`] checks both);
+/// * `base·E = E·2^(16−ip)` for `ip <= 16`, and `E·2^16 + 32768 < 2^32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpNarrow {
+    ch: u32,
+    cl: u32,
+    n_max: u32,
+}
+
+impl ExpNarrow {
+    /// The attention's exp (`ATTN_COEF_Q24`).
+    pub const ATTN: ExpNarrow = match ExpNarrow::new(crate::numerics::ATTN_COEF_Q24) {
+        Some(e) => e,
+        None => panic!("the attention coefficient fits the narrow exp"),
+    };
+
+    /// `None` when the 32-bit form is not exact for `coef` (coefficients
+    /// below about 17,400 or 0).
+    pub const fn new(coef: u32) -> Option<ExpNarrow> {
+        if coef == 0 {
+            return None;
+        }
+        let n_max = ((17u64 * 256) << 24) / coef as u64 + 1;
+        let (ch, cl) = ((coef >> 8) as u64, (coef & 255) as u64);
+        if n_max * cl + (1 << 23) < 1 << 32 && n_max * ch + (1 << 24) < 1 << 32 {
+            Some(ExpNarrow { ch: ch as u32, cl: cl as u32, n_max: n_max as u32 })
+        } else {
+            None
+        }
+    }
+}
+
+/// `exp(d; coef)` for the coefficient of `p` (see [`ExpNarrow`]), branch-free,
+/// over the exp2 table widened to u32 (so a vectorised loop can gather it).
+/// `d >= 0` gives 65535.
 #[inline(always)]
-pub fn exp_attn(d: i32, exp2: &[u16; 256]) -> u32 {
-    let n = u64::from(d.unsigned_abs());
-    let t = n.wrapping_mul(u64::from(crate::numerics::ATTN_COEF_Q24)).wrapping_add(1 << 23) >> 24;
+pub fn exp_narrow(d: i32, p: &ExpNarrow, exp2: &[u32; 256]) -> u32 {
+    let n = d.unsigned_abs().min(p.n_max);
+    let t = n.wrapping_mul(p.ch).wrapping_add(n.wrapping_mul(p.cl).wrapping_add(1 << 23) >> 8) >> 16;
     let ip = t >> 8;
-    let fr = (t & 255) as usize;
-    let base = 65536u64 >> ip.min(63);
-    let v = (base.wrapping_mul(u64::from(exp2[fr])).wrapping_add(32768) >> 16).clamp(1, 65535) as u32;
+    let scaled = if ip <= 16 { exp2[(t & 255) as usize] << (16 - ip.min(16)) } else { 0 };
+    let v = (scaled.wrapping_add(32768) >> 16).clamp(1, 65535);
     if d >= 0 {
         65535
-    } else if ip >= 31 {
-        1
     } else {
         v
-    }
-}
-
-multiversion! {
-    /// `w[t] = exp(sc[t] − m[t]; ATTN_COEF_Q24)` (wrapping i32 difference, as
-    /// the reference forms it; `m[t] >= sc[t]`, so the argument is <= 0).
-    pub fn attn_weights(sc: &[i32], m: &[i32], exp2: &[u16; 256], w: &mut [u32]) {
-        for ((o, &s), &mm) in w.iter_mut().zip(sc).zip(m) {
-            *o = exp_attn(s.wrapping_sub(mm), exp2);
-        }
     }
 }

@@ -76,52 +76,68 @@ impl PackedValues {
     }
 }
 
-/// Weights of a run of positions `t0..t0 + w.len()`, as the kernels read
-/// them: two byte planes indexed by absolute position, zero outside the run
-/// (so whole groups can be summed). Owned by the caller, sized once.
-pub struct WeightPlanes {
+/// The weights of a run of positions `t0..t0 + len`, in both forms the
+/// kernels read: `w` (u32, indexed from `t0`) for the reference, and two
+/// byte planes `lo = w & 255`, `hi = w >> 8` indexed by *absolute* position
+/// and zero outside the run within its groups, so that whole groups can be
+/// summed. Owned by the caller, sized once for a chunk.
+pub struct SegmentWeights {
+    w: Vec<u32>,
     lo: Vec<u8>,
     hi: Vec<u8>,
+    t0: usize,
+    len: usize,
 }
 
-impl WeightPlanes {
-    /// Planes for runs inside positions `0..capacity`.
+impl SegmentWeights {
+    /// Room for runs inside positions `0..capacity`.
     pub fn new(capacity: usize) -> Self {
         let n = capacity.div_ceil(GROUP) * GROUP;
-        WeightPlanes { lo: vec![0; n], hi: vec![0; n] }
+        SegmentWeights { w: vec![0; capacity], lo: vec![0; n], hi: vec![0; n], t0: 0, len: 0 }
+    }
+
+    /// Starts the run `t0..t0 + len` and returns `(w, lo, hi)`, each of
+    /// `len` entries, for the caller to fill with the weights (every weight
+    /// <= 65535) and their two bytes. The plane bytes of the run's first and
+    /// last groups that lie outside it are zeroed here.
+    pub fn start(&mut self, t0: usize, len: usize) -> (&mut [u32], &mut [u8], &mut [u8]) {
+        let t1 = t0 + len;
+        let (g0, g1) = (t0 / GROUP * GROUP, t1.div_ceil(GROUP) * GROUP);
+        self.lo[g0..t0].fill(0);
+        self.hi[g0..t0].fill(0);
+        self.lo[t1..g1].fill(0);
+        self.hi[t1..g1].fill(0);
+        (self.t0, self.len) = (t0, len);
+        (&mut self.w[..len], &mut self.lo[t0..t1], &mut self.hi[t0..t1])
     }
 }
 
-/// `acc_i += Σ_{t0 <= t < t0 + w.len()} w[t − t0] · V[t][i]` (exact), for
-/// weights `w <= 65535`. Panics if the run goes past `values.len()` or a
-/// weight exceeds 16 bits (caller errors).
-pub fn weighted_sum(
-    kernel: Kernel,
-    values: &PackedValues,
-    t0: usize,
-    w: &[u32],
-    planes: &mut WeightPlanes,
-    acc: &mut [i64; HEAD_DIM],
-) {
-    let t1 = t0 + w.len();
+/// `acc_i += Σ_{t in run} w_t · V[t][i]` (exact) for the run last
+/// [`started`](SegmentWeights::start) and filled. Panics if the run goes
+/// past `values.len()` (a caller error).
+pub fn weighted_sum(kernel: Kernel, values: &PackedValues, weights: &SegmentWeights, acc: &mut [i64; HEAD_DIM]) {
+    let (t0, len) = (weights.t0, weights.len);
+    let t1 = t0 + len;
     assert!(t1 <= values.len, "run past the cached positions");
-    assert!(w.iter().all(|&x| x <= 0xffff), "weight above 16 bits");
     match kernel {
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 => {
             assert!(kernel.is_available(), "AVX-512 VNNI not available");
             let (g0, g1) = (t0 / GROUP, t1.div_ceil(GROUP));
-            let (lo, hi) = (&mut planes.lo[g0 * GROUP..g1 * GROUP], &mut planes.hi[g0 * GROUP..g1 * GROUP]);
-            lo.fill(0);
-            hi.fill(0);
-            let off = t0 - g0 * GROUP;
-            split_planes(w, &mut lo[off..off + w.len()], &mut hi[off..off + w.len()]);
+            let planes = g0 * GROUP..g1 * GROUP;
             // SAFETY: the CPU supports AVX-512 F/BW/VNNI (asserted); the
-            // planes hold whole groups g0..g1 and the cache holds groups
-            // up to ⌈len/4⌉ >= g1 (asserted above).
-            unsafe { avx512::weighted_sum(&values.data[g0 * GROUP_BYTES..g1 * GROUP_BYTES], lo, hi, acc) }
+            // planes hold whole groups g0..g1 and the cache holds groups up
+            // to ⌈len/4⌉ >= g1 (asserted above).
+            unsafe {
+                avx512::weighted_sum(
+                    &values.data[g0 * GROUP_BYTES..g1 * GROUP_BYTES],
+                    &weights.lo[planes.clone()],
+                    &weights.hi[planes],
+                    acc,
+                )
+            }
         }
-        _ => weighted_sum_scalar(values, t0, w, acc),
+        _ => weighted_sum_scalar(values, t0, &weights.w[..len], acc),
     }
 }
 
@@ -136,14 +152,6 @@ multiversion! {
                 *a = a.wrapping_add(i64::from(wt.wrapping_mul(i32::from(v))));
             }
         }
-    }
-}
-
-/// `lo = w & 255`, `hi = w >> 8` (w <= 65535).
-fn split_planes(w: &[u32], lo: &mut [u8], hi: &mut [u8]) {
-    for ((&x, l), h) in w.iter().zip(lo).zip(hi) {
-        *l = x as u8;
-        *h = (x >> 8) as u8;
     }
 }
 
@@ -176,14 +184,20 @@ mod avx512 {
                 ah[b] = _mm512_dpbusd_epi32(ah[b], wh, x);
             }
         }
-        let mut l = [0i32; HEAD_DIM];
-        let mut h = [0i32; HEAD_DIM];
+        // acc += 256·hi + lo, in i64 lanes, 8 dimensions at a time.
+        let ap = acc.as_mut_ptr();
         for b in 0..4 {
-            _mm512_storeu_si512(l.as_mut_ptr().add(b * 16).cast(), al[b]);
-            _mm512_storeu_si512(h.as_mut_ptr().add(b * 16).cast(), ah[b]);
-        }
-        for ((a, &x), &y) in acc.iter_mut().zip(&l).zip(&h) {
-            *a += (i64::from(y) << 8) + i64::from(x);
+            for half in 0..2 {
+                let (l, h) = if half == 0 {
+                    (_mm512_castsi512_si256(al[b]), _mm512_castsi512_si256(ah[b]))
+                } else {
+                    (_mm512_extracti64x4_epi64::<1>(al[b]), _mm512_extracti64x4_epi64::<1>(ah[b]))
+                };
+                let sum = _mm512_add_epi64(_mm512_slli_epi64::<8>(_mm512_cvtepi32_epi64(h)), _mm512_cvtepi32_epi64(l));
+                // SAFETY: acc has 64 entries; this is entries 16b + 8half .. +8.
+                let p = ap.add(b * 16 + half * 8);
+                _mm512_storeu_si512(p.cast(), _mm512_add_epi64(_mm512_loadu_si512(p.cast()), sum));
+            }
         }
     }
 }
