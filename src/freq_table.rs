@@ -1,7 +1,7 @@
 //! The frequency table of spec §6: integer softmax of the logits, scaled to
 //! the total T, as inclusive cumulative frequencies for the coder (§7).
 
-use crate::model::kernels::elementwise::{exp_narrow, multiversion, ExpNarrow};
+use crate::model::kernels::elementwise::{exp_narrow, multiversion, round_small_f64, ExpNarrow};
 use crate::numerics::{argmax, exp_q16};
 
 /// Why a frequency table cannot be built.
@@ -239,7 +239,8 @@ multiversion! {
         let inv = 1.0 / sum_e as f64;
         for c in cum.iter_mut() {
             let n = u64::from(*c).wrapping_mul(u64::from(r)) as i64;
-            let mut q = (n as f64 * inv) as i64;
+            // Nearest to n/Σe (< 2^32), so within one of the floor.
+            let mut q = round_small_f64(n as f64 * inv);
             let rem = n.wrapping_sub(q.wrapping_mul(d));
             q = q.wrapping_add(i64::from(rem >= d)).wrapping_sub(i64::from(rem < 0));
             *c = q.wrapping_add(1) as u32;

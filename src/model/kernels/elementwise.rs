@@ -201,21 +201,24 @@ multiversion! {
     /// [`rope`](crate::model::layers::rope) of one 64-vector (rotate-half).
     /// K: `clamp_i8(sra(a, 15))`; Q: `clamp_i8(sra(sra(a, 15), 1))` (two roundings).
     pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
-        let (x0s, x1s) = x[..64].split_at(32);
-        let (lo, hi) = out[..64].split_at_mut(32);
+        // Fixed-size views: no bounds checks in the loop, so it vectorises.
+        let x: &[i8; 64] = x[..64].try_into().expect("64 inputs");
+        let (cos, sin): (&[i16; 32], &[i16; 32]) = (cos[..32].try_into().expect("32 cos"), sin[..32].try_into().expect("32 sin"));
+        let out: &mut [i8; 64] = (&mut out[..64]).try_into().expect("64 outputs");
+        let mut lo = [0i8; 32];
+        let mut hi = [0i8; 32];
         for i in 0..32 {
-            let (x0, x1) = (i32::from(x0s[i]), i32::from(x1s[i]));
+            let (x0, x1) = (i32::from(x[i]), i32::from(x[i + 32]));
             let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
             let a = x0.wrapping_mul(c).wrapping_sub(x1.wrapping_mul(s));
             let b = x0.wrapping_mul(s).wrapping_add(x1.wrapping_mul(c));
-            if is_query {
-                lo[i] = sra_clamp_i8(sra_i32(a, 15), 1);
-                hi[i] = sra_clamp_i8(sra_i32(b, 15), 1);
-            } else {
-                lo[i] = sra_clamp_i8(a, 15);
-                hi[i] = sra_clamp_i8(b, 15);
-            }
+            // Q: two roundings (by 2^15, then by 2); K: one (by 2^15).
+            let (a, b, sh) = if is_query { (sra_i32(a, 15), sra_i32(b, 15), 1) } else { (a, b, 15) };
+            lo[i] = sra_clamp_i8(a, sh);
+            hi[i] = sra_clamp_i8(b, sh);
         }
+        out[..32].copy_from_slice(&lo);
+        out[32..].copy_from_slice(&hi);
     }
 }
 
@@ -230,6 +233,16 @@ fn sra_i32(v: i32, sh: u32) -> i32 {
     }
 }
 
+/// `x` rounded to the nearest integer, ties to even (the FPU's default
+/// mode), as i64, for `|x| < 2^51`: adding 1.5·2^52 leaves the rounded
+/// integer, two's complement, in the low mantissa bits. Unlike `as i64`
+/// (which must saturate and handle NaN) this stays vectorised.
+#[inline(always)]
+pub fn round_small_f64(x: f64) -> i64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    ((x + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64)
+}
+
 multiversion! {
     /// Spec §5 scores from exact dot products:
     /// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(dot, 2) · mult, 15)`, in f64,
@@ -237,14 +250,16 @@ multiversion! {
     /// the spec's ties-to-even; the product of the two exact i32-valued
     /// factors is exact whenever it is below 2^53, and when it is not, the
     /// true result is beyond 2^38 and saturates either way; `·2^−15` is an
-    /// exact scaling, and the final conversion saturates to i32 as the spec
-    /// says.
+    /// exact scaling; the clamp to the i32 range is the spec's saturation,
+    /// and [`round_small_f64`] its last ties-to-even rounding.
     pub fn scores(dots: &[i32], mult: i32, out: &mut [i32]) {
         let m = f64::from(mult);
         for (o, &d) in out.iter_mut().zip(dots) {
             let q = (f64::from(d) * 0.25).round_ties_even();
-            let s = (q * m * (1.0 / 32768.0)).round_ties_even();
-            *o = s.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
+            // Clamped first (to integers), then rounded: the same as rounding
+            // then saturating.
+            let s = (q * m * (1.0 / 32768.0)).clamp(f64::from(i32::MIN), f64::from(i32::MAX));
+            *o = round_small_f64(s) as i32;
         }
     }
 }
