@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `container` | any bytes as a `.czip` | no panic; whatever is accepted is self-consistent, within the payload cap and the per-chunk byte bound, and writes back to the same payload |
 //! | `model_load` | any bytes as a `.czm` | no panic; a model that loads can run a forward step and tokenize |
-//! | `decompress` | any bytes as a `.czip`, both real models | no panic; success means exactly `uncompressed_len` bytes of UTF-8 |
+//! | `decompress` | any bytes as a `.czip`, both real models | no panic; success means exactly `uncompressed_len` bytes of UTF-8; the default reader refuses exactly the files whose `model_id_hash` names the other published model |
 //! | `tokenizer` | any UTF-8 | encode → decode is the identity, ids < V |
 //! | `coder_roundtrip` | bytes read as random frequency tables and symbols | decode(encode(s)) = s, chunk bytes ≤ 4·n + 1 |
 #![allow(dead_code)]
@@ -153,9 +153,22 @@ pub fn decompress_with(model: &Model, data: &[u8]) {
     if f.total_tokens() > DECODE_TOKEN_LIMIT {
         return;
     }
-    if let Ok(text) = czip::pipeline::decompress(model, data, None) {
+    // The spec-literal reader decodes whatever model_id_hash says, so the
+    // whole decoder is exercised even on inputs that name the other model.
+    let spec = czip::pipeline::decompress_with(model, data, &czip::pipeline::DecompressOptions::SPEC_LITERAL, None);
+    if let Ok(text) = &spec {
         assert_eq!(text.len() as u64, u64::from(f.outer.uncompressed_len));
-        assert!(std::str::from_utf8(&text).is_ok());
+        assert!(std::str::from_utf8(text).is_ok());
+    }
+    // The default reader refuses (before decoding) exactly the files that
+    // name another published model, and otherwise agrees.
+    let named_other = matches!(
+        czip::model::load::classify(f.inner.model_id_hash, model.content_hash()),
+        czip::model::load::ModelMatch::OtherKnown(_)
+    );
+    if named_other {
+        let strict = czip::pipeline::decompress(model, data, None);
+        assert!(matches!(strict, Err(czip::Error::WrongModel { .. })), "{strict:?}");
     }
 }
 

@@ -35,8 +35,12 @@ pub enum Error {
     TokensNotCanonical { position: usize, hint: String },
     /// The file's `model_id_hash` names another published model (its content
     /// hash or the path hash upstream wrote for it): decoding with this model
-    /// cannot give the text back.
-    WrongModel { stored: u32, written_with: &'static str, content_hash: u32 },
+    /// gives the text back only by accident. Raised before decoding, unless the caller
+    /// chose [`ModelIdCheck::Ignore`](crate::pipeline::ModelIdCheck::Ignore)
+    /// (see `src/pipeline/model_check.rs` for why this is not the
+    /// path-dependence spec §9 guards against). `this_model` is the decoding
+    /// model's name when it is a published one, `content_hash` its hash.
+    WrongModel { stored: u32, written_with: &'static str, this_model: Option<&'static str>, content_hash: u32 },
 }
 
 /// What went wrong inside one chunk.
@@ -105,11 +109,17 @@ impl fmt::Display for Error {
                 "decoded tokens are not the tokenization of the decoded text (first difference at token {position}): \
                  no encoder wrote this file, it is corrupt{hint}"
             ),
-            Error::WrongModel { stored, written_with, content_hash } => write!(
-                f,
-                "model_id_hash: {stored:08x} says the file was written with {written_with}, not with this model \
-                 (content hash {content_hash:08x}): decode it with {written_with}"
-            ),
+            Error::WrongModel { stored, written_with, this_model, content_hash } => {
+                write!(f, "model_id_hash {stored:08x} says the file was written with {written_with}, not with this model (")?;
+                if let Some(name) = this_model {
+                    write!(f, "{name}, ")?;
+                }
+                write!(
+                    f,
+                    "content hash {content_hash:08x}): decode it with {written_with}; to decode it anyway (spec §9 \
+                     treats the field as informational), pass --ignore-model-id-hash (library: ModelIdCheck::Ignore)"
+                )
+            }
         }
     }
 }

@@ -271,7 +271,7 @@ fn malformed_models_are_rejected_naming_the_tensor() {
 
 #[test]
 fn help_texts() {
-    for args in [&["--help"][..], &["compress", "--help"], &["decompress", "--help"], &["inspect", "--help"]] {
+    for args in [&["--help"][..], &["compress", "--help"], &["decompress", "--help"], &["test", "--help"], &["inspect", "--help"]] {
         let o = czip(args);
         assert!(o.status.success());
         let name = if args.len() == 1 { "czip" } else { args[0] };

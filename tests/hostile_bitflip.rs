@@ -81,6 +81,9 @@ fn classify(r: &Result<Vec<u8>, Error>, text: &[u8]) -> Outcome {
                 Error::Chunk { .. } => Outcome::ErrChunk,
                 Error::DecodedLengthMismatch { .. } => Outcome::ErrLength,
                 Error::DecodedNotUtf8 { .. } => Outcome::ErrUtf8,
+                // Also Error::WrongModel: a flip that turns model_id_hash into
+                // the other published model's hash (2 of 2^32 values, behind
+                // the outer compression) is refused before decoding.
                 _ => Outcome::ErrOther,
             }
         }

@@ -13,7 +13,7 @@ use super::report::{known_divergence, Failure, RatioRow, Report};
 use super::witness;
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::model::load::published_model_named_by;
-use crate::pipeline::{compress, decode_tokens_unverified, decompress, CompressOptions};
+use crate::pipeline::{compress, decode_tokens_unverified, decompress_with, CompressOptions, DecompressOptions};
 
 /// What to score.
 pub struct ScoreOptions {
@@ -162,7 +162,10 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     let nl = translated != text
         && (u64::from(f.outer.uncompressed_len) == translated.len() as u64 || raw_decoded.as_ref().is_ok_and(|r| *r == translated));
     const NL: &str = "newline translation on input (the public Python command line reads text in universal-newline mode): not a spec §11 point, a reader defect";
-    let decodes = match decompress(&model, &bytes, None) {
+    // Judged by the spec: model_id_hash never refuses a file here (it chose
+    // the model above; a hash naming no published model falls back to the
+    // default model and only adds a hint to a decoding error).
+    let decodes = match decompress_with(&model, &bytes, &DecompressOptions::SPEC_LITERAL, None) {
         Ok(t) if t == text => "the reference decodes it back to the text".to_string(),
         Ok(t) => format!("the reference decodes it to a different text ({} bytes)", t.len()),
         Err(e) => format!("the reference cannot decode it: {e}"),

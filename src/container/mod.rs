@@ -10,7 +10,7 @@
 //!   8..12  uncompressed_len u32 LE   byte length of the original text
 //!   12..16 header_len       u32 LE   12 + 2·chunk_count
 //! compressed inner payload
-//!   0..4   model_id_hash      u32 LE (informational, never checked)
+//!   0..4   model_id_hash      u32 LE (informational, not checked here)
 //!   4..8   chunk_count        u32 LE
 //!   8..10  last_chunk_tokens  u16 LE (1..=K)
 //!   10     tokenizer_id       u8 (0)
@@ -61,7 +61,11 @@
 //!   unchecked count: the chunk table is read only once the payload holds it.
 //!   (zstd's window limit, 2^27 bytes by default, bounds its own buffer.)
 //!
-//! `model_id_hash` is informational and never rejected.
+//! `model_id_hash` is informational and never rejected by the container
+//! reader. [`crate::pipeline::decompress`] refuses a file whose hash names
+//! another *published* model (see `src/pipeline/model_check.rs` for why that
+//! is not the path-dependence spec §9 guards against); an unknown hash is
+//! never refused.
 //!
 //! Order of checks (the first violation is reported): file length ≥ 16, magic,
 //! flags, codec, header_len ≥ 12, header_len even; outer decompression (cap,

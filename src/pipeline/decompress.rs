@@ -5,10 +5,10 @@ use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
-use super::model_check::wrong_model_hint;
+use super::model_check::{check_model_id, wrong_model_hint, ModelIdCheck};
 use super::chunk::{LockstepDecoder, LOCKSTEP_MAX};
 use super::Progress;
-use crate::container::{read_file, CzipFile, ReadLimits};
+use crate::container::{read_file, ContainerError, CzipFile, ReadLimits};
 use crate::error::{ChunkFailure, Error};
 use crate::model::Kernel;
 use crate::Model;
@@ -63,12 +63,46 @@ fn decode_tokens_with(model: &Model, file: &CzipFile, progress: Option<&Progress
     Ok(groups.into_iter().flatten().collect())
 }
 
+/// How [`decompress_with`] reads a file. The default is what
+/// [`decompress`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecompressOptions {
+    /// Whether a `model_id_hash` naming another published model refuses the
+    /// file (default) or is ignored as spec §9 literally says.
+    pub model_id_check: ModelIdCheck,
+}
+
+impl DecompressOptions {
+    /// The spec-literal reader: `model_id_hash` never refuses a file.
+    pub const SPEC_LITERAL: DecompressOptions = DecompressOptions { model_id_check: ModelIdCheck::Ignore };
+}
+
 /// Decompresses a complete CZIPv1 file. Fails (never returns wrong text) when
-/// the file is malformed, when the decoded length differs from
-/// `uncompressed_len`, or when the decoded bytes are not UTF-8.
+/// the file is malformed, when its `model_id_hash` names another published
+/// model ([`Error::WrongModel`], before decoding), when the decoded length
+/// differs from `uncompressed_len`, when the decoded bytes are not UTF-8, or
+/// when the chunks are not the canonical encoding of the text.
 pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+    decompress_with(model, bytes, &DecompressOptions::default(), progress)
+}
+
+/// [`decompress`] with options; `DecompressOptions::SPEC_LITERAL` decodes
+/// whatever `model_id_hash` says.
+pub fn decompress_with(model: &Model, bytes: &[u8], opts: &DecompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
     let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
-    let file = read_file(bytes, &limits)?;
+    let file = match read_file(bytes, &limits) {
+        Ok(f) => f,
+        Err(e @ ContainerError::ChunkTokensExceedCapacity { .. }) => {
+            // K above this model's capacity: when the file is otherwise valid
+            // and names another published model, that is the cause to report.
+            if let Ok(f) = read_file(bytes, &ReadLimits::default()) {
+                check_model_id(model, &f, opts.model_id_check)?;
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    check_model_id(model, &file, opts.model_id_check)?;
     let hint = wrong_model_hint(model, &file);
     let chunks = decode_tokens(model, &file, progress).map_err(|e| match e {
         Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint: hint.clone() },

@@ -14,7 +14,8 @@ mod model_check;
 
 pub use chunk::{ChunkCoder, LockstepDecoder, LOCKSTEP_MAX, PREFILL_ROWS};
 pub use compress::{compress, CompressOptions};
-pub use decompress::{decode_tokens, decode_tokens_unverified, decompress};
+pub use decompress::{decode_tokens, decode_tokens_unverified, decompress, decompress_with, DecompressOptions};
+pub use model_check::ModelIdCheck;
 
 /// Smallest and largest chunk length exponents of spec §8 (64 and 4096 tokens).
 pub const MIN_CHUNK_LOG2: u8 = 6;

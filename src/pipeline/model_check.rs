@@ -1,5 +1,5 @@
-//! Telling a wrong model apart from a corrupt file (spec §9: `model_id_hash`
-//! is informational, so it never rejects a file; it only explains a failure).
+//! Telling a wrong model apart from a corrupt file, and refusing a file that
+//! says it was written with another published model.
 //!
 //! A file records which model wrote it in one of two spellings: this
 //! engine's (first 32 bits of the MD5 of the model file's *content*) or
@@ -8,11 +8,71 @@
 //! ([`crate::model::load::classify`] maps each to the content hash of the
 //! model it stands for), so a v001 file decoded with v000 (and the reverse)
 //! is called out by name.
+//!
+//! # When `model_id_hash` rejects a file
+//!
+//! Spec §9 makes the field informational ("readers must not reject on it")
+//! because upstream hashes the path string: the same model gives different
+//! hashes for `m.czm` and `./m.czm`, so a hash that is *not* this model's
+//! says nothing. That reasoning covers [`ModelMatch::Unknown`], and such a
+//! hash never rejects a file: it only adds a hint to an error that decoding
+//! produced on its own ([`wrong_model_hint`]).
+//!
+//! A hash that *positively names another published model*
+//! ([`ModelMatch::OtherKnown`]: its content hash, or the path hash upstream
+//! wrote for it) is a different case: it is not an accident of path
+//! spelling (only a file written with one published model saved under the
+//! other's name, `models/v001_eng.czm`, would carry it wrongly: that is what
+//! the override is for), and decoding with this model gives the text back
+//! only by accident. The
+//! arithmetic code has no redundancy, and the payload of a text of zero or
+//! one token can be a valid encoding under both published models (in the
+//! golden set: the empty text, `"\n"` written with v001, `"<|eos|>"` written
+//! with v000; the last two decode to another text), so nothing but this
+//! field can tell the decoder it is about to return a wrong text with
+//! success (`tests/hostile_cross_model.rs`). By default,
+//! [`crate::pipeline::decompress`] therefore refuses such a file before
+//! decoding ([`Error::WrongModel`], [`ModelIdCheck::RejectOtherPublishedModel`]);
+//! [`ModelIdCheck::Ignore`] (CLI: `--ignore-model-id-hash`) is the
+//! spec-literal reader, used by the conformance operations and by `score`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 use crate::container::CzipFile;
+use crate::error::Error;
 use crate::model::load::{classify, known_model_name, ModelMatch};
 use crate::Model;
+
+/// What the decoder does with a file's `model_id_hash` before decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModelIdCheck {
+    /// Refuse a file whose `model_id_hash` names another published model
+    /// ([`ModelMatch::OtherKnown`]) with [`Error::WrongModel`]. A hash that
+    /// names no published model is never refused.
+    #[default]
+    RejectOtherPublishedModel,
+    /// Spec §9 literally: never refuse on `model_id_hash` (it still explains
+    /// a decoding error). A file written with another model then decodes to
+    /// a wrong text when its payload happens to be valid under this one.
+    Ignore,
+}
+
+/// Refuses `file` when `check` asks for it and its `model_id_hash` names a
+/// published model other than `model`.
+pub fn check_model_id(model: &Model, file: &CzipFile, check: ModelIdCheck) -> Result<(), Error> {
+    check_hash(file.inner.model_id_hash, model.content_hash(), check)
+}
+
+fn check_hash(stored: u32, content_hash: u32, check: ModelIdCheck) -> Result<(), Error> {
+    match (check, classify(stored, content_hash)) {
+        (ModelIdCheck::RejectOtherPublishedModel, ModelMatch::OtherKnown(written_with)) => Err(Error::WrongModel {
+            stored,
+            written_with,
+            this_model: known_model_name(content_hash),
+            content_hash,
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// A suffix for a decoding error: empty when the stored `model_id_hash`
 /// belongs to this model, otherwise a sentence naming the model the file was
@@ -62,6 +122,43 @@ mod tests {
         // An unpublished model decoding a published model's file.
         let h = hint_for(0x271b_f17f, 0xdead_beef);
         assert!(h.contains("v001_eng.czm") && h.contains("deadbeef"), "{h}");
+    }
+
+    #[test]
+    fn only_another_published_model_is_refused() {
+        use ModelIdCheck::{Ignore, RejectOtherPublishedModel as Reject};
+        // Same model, either spelling; an unknown hash (upstream path hash of
+        // another path, an arbitrary value, zero): never refused.
+        for (stored, content) in [(V001, V001), (0x271b_f17f, V001), (V000, V000), (0x875b_46ff, V000)]
+            .into_iter()
+            .chain([0x1234_5678, 0, u32::MAX, 0xdead_beef].into_iter().flat_map(|h| [(h, V001), (h, V000), (h, 7)]))
+        {
+            assert!(check_hash(stored, content, Reject).is_ok(), "{stored:08x} vs {content:08x}");
+            assert!(check_hash(stored, content, Ignore).is_ok());
+        }
+        // The other published model, in either spelling, and a published
+        // model's file decoded with an unpublished model: refused by default.
+        for (stored, content, written_with) in [
+            (V001, V000, "v001_eng.czm"),
+            (0x271b_f17f, V000, "v001_eng.czm"),
+            (V000, V001, "v000_eng.czm"),
+            (0x875b_46ff, V001, "v000_eng.czm"),
+            (0x271b_f17f, 0xdead_beef, "v001_eng.czm"),
+        ] {
+            let err = check_hash(stored, content, Reject).unwrap_err();
+            assert!(
+                matches!(err, Error::WrongModel { stored: s, written_with: w, content_hash: c, .. } if s == stored && w == written_with && c == content),
+                "{err:?}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("written with {written_with}")) && msg.contains("--ignore-model-id-hash"), "{msg}");
+            assert!(check_hash(stored, content, Ignore).is_ok());
+        }
+        let msg = check_hash(0x271b_f17f, V000, Reject).unwrap_err().to_string();
+        assert!(msg.contains("this model (v000_eng.czm, content hash 436c6d6a)"), "{msg}");
+        let msg = check_hash(0x271b_f17f, 0xdead_beef, Reject).unwrap_err().to_string();
+        assert!(msg.contains("this model (content hash deadbeef)"), "{msg}");
+        assert_eq!(ModelIdCheck::default(), Reject);
     }
 
     #[test]

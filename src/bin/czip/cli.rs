@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use czip::container::OuterCodec;
 use czip::model::Kernel;
-use czip::pipeline::{self, level_to_chunk_log2, CompressOptions};
+use czip::pipeline::{self, level_to_chunk_log2, CompressOptions, DecompressOptions, ModelIdCheck};
 use czip::Model;
 
 use crate::io::{read_input, write_output};
@@ -88,10 +88,29 @@ pub struct CompressArgs {
     pub output: PathBuf,
 }
 
+/// What to do with the file's model_id_hash.
+#[derive(Args)]
+pub struct ModelIdArg {
+    /// Decode even when the file's model_id_hash names a different published
+    /// model (refused by default); spec §9 treats the field as informational.
+    #[arg(long = "ignore-model-id-hash")]
+    pub ignore_model_id_hash: bool,
+}
+
+impl ModelIdArg {
+    pub fn options(&self) -> DecompressOptions {
+        DecompressOptions {
+            model_id_check: if self.ignore_model_id_hash { ModelIdCheck::Ignore } else { ModelIdCheck::RejectOtherPublishedModel },
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct DecompressArgs {
     #[command(flatten)]
     pub model: ModelArg,
+    #[command(flatten)]
+    pub model_id: ModelIdArg,
     #[command(flatten)]
     pub threads: ThreadsArg,
     /// Input CZIPv1 file (`-` = stdin).
@@ -106,6 +125,8 @@ pub struct DecompressArgs {
 pub struct TestArgs {
     #[command(flatten)]
     pub model: ModelArg,
+    #[command(flatten)]
+    pub model_id: ModelIdArg,
     #[command(flatten)]
     pub threads: ThreadsArg,
     /// Files to verify.
@@ -186,8 +207,9 @@ pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
 pub fn run_decompress(a: &DecompressArgs) -> Result<(), String> {
     let model = load_model(&a.model.model)?;
     let data = read_input(&a.input)?;
+    let opts = a.model_id.options();
     let text = in_pool(&a.threads, || {
-        with_progress("decompress", None, |p| pipeline::decompress(&model, &data, Some(p)))
+        with_progress("decompress", None, |p| pipeline::decompress_with(&model, &data, &opts, Some(p)))
     })?
     .map_err(|e| format!("{}: {e}", a.input.display()))?;
     write_output(&a.output, &text)
@@ -195,10 +217,11 @@ pub fn run_decompress(a: &DecompressArgs) -> Result<(), String> {
 
 pub fn run_test(a: &TestArgs) -> Result<(), String> {
     let model = load_model(&a.model.model)?;
+    let opts = a.model_id.options();
     let mut failed = 0usize;
     for f in &a.files {
         let res = read_input(f).and_then(|data| {
-            in_pool(&a.threads, || pipeline::decompress(&model, &data, None))?.map_err(|e| e.to_string())
+            in_pool(&a.threads, || pipeline::decompress_with(&model, &data, &opts, None))?.map_err(|e| e.to_string())
         });
         match res {
             Ok(text) => println!("{}: OK ({} bytes)", f.display(), text.len()),
