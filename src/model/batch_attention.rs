@@ -103,17 +103,41 @@ multiversion! {
     /// `w[t] = exp(sc[t] − m; ATTN_COEF_Q24)` (wrapping i32 difference, as
     /// the reference forms it; `sc[t] <= m`, so the argument is <= 0), its
     /// two bytes, and `sum = Σ w` (at most 65536·65535 < 2^32: exact in u32).
+    /// Sixteen positions at a time; the last partial group is padded with
+    /// `m` (weight 65535), computed whole, and only its real part kept.
     pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], lo: &mut [u8], hi: &mut [u8], sum: &mut u32) {
+        let n = sc.len();
+        let full = n - n % 16;
         let mut s = 0u32;
-        for (((o, l), h), &x) in w.iter_mut().zip(lo.iter_mut()).zip(hi.iter_mut()).zip(sc) {
-            let e = exp_narrow(x.wrapping_sub(m), &ExpNarrow::ATTN, exp2);
-            *o = e;
-            *l = e as u8;
-            *h = (e >> 8) as u8;
-            s = s.wrapping_add(e);
+        for (((sc, w), lo), hi) in sc.chunks_exact(16).zip(w.chunks_exact_mut(16)).zip(lo.chunks_exact_mut(16)).zip(hi.chunks_exact_mut(16)) {
+            s = s.wrapping_add(weights16(sc.try_into().expect("16"), m, exp2, w.try_into().expect("16"), lo.try_into().expect("16"), hi.try_into().expect("16"), 16));
+        }
+        let rest = n - full;
+        if rest > 0 {
+            let mut pad = [m; 16];
+            pad[..rest].copy_from_slice(&sc[full..]);
+            let (mut pw, mut pl, mut ph) = ([0u32; 16], [0u8; 16], [0u8; 16]);
+            s = s.wrapping_add(weights16(&pad, m, exp2, &mut pw, &mut pl, &mut ph, rest));
+            w[full..n].copy_from_slice(&pw[..rest]);
+            lo[full..n].copy_from_slice(&pl[..rest]);
+            hi[full..n].copy_from_slice(&ph[..rest]);
         }
         *sum = s;
     }
+}
+
+/// Sixteen weights of [`segment_weights`]; returns the sum of the first `keep`.
+#[inline(always)]
+fn weights16(sc: &[i32; 16], m: i32, exp2: &[u32; 256], w: &mut [u32; 16], lo: &mut [u8; 16], hi: &mut [u8; 16], keep: usize) -> u32 {
+    let mut s = 0u32;
+    for i in 0..16 {
+        let e = exp_narrow(sc[i].wrapping_sub(m), &ExpNarrow::ATTN, exp2);
+        w[i] = e;
+        lo[i] = e as u8;
+        hi[i] = (e >> 8) as u8;
+        s = s.wrapping_add(if i < keep { e } else { 0 });
+    }
+    s
 }
 
 multiversion! {

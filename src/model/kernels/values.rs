@@ -103,10 +103,14 @@ impl SegmentWeights {
     pub fn start(&mut self, t0: usize, len: usize) -> (&mut [u32], &mut [u8], &mut [u8]) {
         let t1 = t0 + len;
         let (g0, g1) = (t0 / GROUP * GROUP, t1.div_ceil(GROUP) * GROUP);
-        self.lo[g0..t0].fill(0);
-        self.hi[g0..t0].fill(0);
-        self.lo[t1..g1].fill(0);
-        self.hi[t1..g1].fill(0);
+        // Zero the whole first and last groups (fixed 4-byte stores; the
+        // run's own bytes are written by the caller afterwards).
+        for g in [g0, g1.saturating_sub(GROUP).max(g0)] {
+            if g + GROUP <= self.lo.len() {
+                self.lo[g..g + GROUP].copy_from_slice(&[0; GROUP]);
+                self.hi[g..g + GROUP].copy_from_slice(&[0; GROUP]);
+            }
+        }
         (self.t0, self.len) = (t0, len);
         (&mut self.w[..len], &mut self.lo[t0..t1], &mut self.hi[t0..t1])
     }
