@@ -52,7 +52,8 @@ fn prefill_matches_the_one_token_forward() {
         for kernel in kernels() {
             // Uneven block sizes exercise every tile remainder.
             for block in [64usize, 37, 1] {
-                let mut bf = BatchForward::new(&model, kernel, 64, cap, 1);
+                // Split rows: blocks of 64 go through rayon::join halves.
+                let mut bf = BatchForward::new(&model, kernel, 64, cap, 1).split_rows(block == 64);
                 let mut logits = vec![0; 64 * v];
                 let mut prev = model.config().bos;
                 let mut p = 0;

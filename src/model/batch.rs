@@ -46,6 +46,8 @@ struct Slot {
 /// per batch or per token.
 pub struct BatchForward {
     kernel: Kernel,
+    /// Split large batches across idle rayon workers ([`split_rows`](Self::split_rows)).
+    split: bool,
     max_rows: usize,
     capacity: usize,
     slots: Vec<Slot>,
@@ -60,9 +62,6 @@ pub struct BatchForward {
     proj: Vec<i8>,
     gu: Vec<i8>,
     act: Vec<i8>,
-    scores: Vec<i32>,
-    head_scores: Vec<i32>,
-    softmax: SoftmaxScratch,
 }
 
 impl BatchForward {
@@ -70,7 +69,7 @@ impl BatchForward {
     pub fn new(model: &Model, kernel: Kernel, max_rows: usize, capacity: usize, slots: usize) -> Self {
         let c = model.config();
         let capacity = capacity.min(c.rope_rows);
-        let (d, f, h) = (c.d_model, c.d_ff, c.n_heads);
+        let (d, f) = (c.d_model, c.d_ff);
         let fp = f.div_ceil(4) * 4;
         let wide = (d + 2 * HEAD_DIM).max(2 * f);
         let slots = (0..slots)
@@ -83,6 +82,7 @@ impl BatchForward {
             .collect();
         BatchForward {
             kernel,
+            split: false,
             max_rows,
             capacity,
             slots,
@@ -97,10 +97,17 @@ impl BatchForward {
             proj: vec![0; max_rows * d],
             gu: vec![0; max_rows * 2 * f],
             act: vec![0; max_rows * fp],
-            scores: vec![0; max_rows * h * capacity],
-            head_scores: vec![0; capacity],
-            softmax: SoftmaxScratch::new(capacity),
         }
+    }
+
+    /// Lets a batch's GEMMs and attention rows be split through
+    /// `rayon::join`, so idle workers of the pool can take part of one
+    /// chunk's work (worth it when there are fewer chunks than the workers
+    /// can balance, e.g. eight 1024-token chunks on two threads; a cost when
+    /// every worker has chunks of its own). Never changes a result.
+    pub fn split_rows(mut self, split: bool) -> Self {
+        self.split = split;
+        self
     }
 
     pub fn kernel(&self) -> Kernel {
@@ -166,7 +173,7 @@ impl BatchForward {
             let w = model.layer(li);
             // 1. Attention block.
             self.norm_rows(n, d, w.attn_norm);
-            gemm(self.kernel, &self.normed, d, n, &pl.qkv, &mut self.acc, qkv_w);
+            gemm_split(self.kernel, self.split, &self.normed, d, n, &pl.qkv, &mut self.acc, qkv_w);
             requantize(&self.acc[..n * qkv_w], w.qkv_rq, &mut self.qkv[..n * qkv_w]);
             let mut k_rot = [0i8; HEAD_DIM];
             for (r, &(slot, _)) in rows.iter().enumerate() {
@@ -185,20 +192,21 @@ impl BatchForward {
                     rope(q, cos, sin, true, qo);
                 }
             }
-            self.attend(model, rows, li);
-            gemm(self.kernel, &self.attn, d, n, &pl.out, &mut self.acc, d);
+            let c = model.config();
+            attend_rows(self.kernel, self.split, model, &self.slots, li, self.capacity, rows, &self.pos[..n], &self.qrot[..n * c.d_model], &mut self.attn[..n * c.d_model]);
+            gemm_split(self.kernel, self.split, &self.attn, d, n, &pl.out, &mut self.acc, d);
             requantize(&self.acc[..n * d], w.out_rq, &mut self.proj[..n * d]);
             self.add_norm_rows(n, d, w.ffn_norm);
 
             // 2. FFN block.
             self.norm_rows(n, d, w.post_attn_norm);
-            gemm(self.kernel, &self.normed, d, n, &pl.up, &mut self.acc, 2 * f);
+            gemm_split(self.kernel, self.split, &self.normed, d, n, &pl.up, &mut self.acc, 2 * f);
             requantize(&self.acc[..n * 2 * f], w.up_rq, &mut self.gu[..n * 2 * f]);
             for r in 0..n {
                 let (gate, up) = self.gu[r * 2 * f..(r + 1) * 2 * f].split_at(f);
                 reglu(gate, up, &mut self.act[r * fp..r * fp + f]);
             }
-            gemm(self.kernel, &self.act, fp, n, &pl.down, &mut self.acc, d);
+            gemm_split(self.kernel, self.split, &self.act, fp, n, &pl.down, &mut self.acc, d);
             requantize(&self.acc[..n * d], w.down_rq, &mut self.proj[..n * d]);
             self.add_norm_rows(n, d, w.post_ffn_norm);
         }
@@ -209,7 +217,7 @@ impl BatchForward {
 
         // Final norm and head: raw i32 logits.
         self.norm_rows(n, d, model.final_norm());
-        gemm(self.kernel, &self.normed, d, n, &packed.head, logits, v);
+        gemm_split(self.kernel, self.split, &self.normed, d, n, &packed.head, logits, v);
         Ok(())
     }
 
@@ -228,46 +236,121 @@ impl BatchForward {
         }
         add_rows(&mut self.x[..n * d], &self.normed[..n * d]);
     }
+}
 
-    /// Attention of every row (spec §5), after the batch's K/V are cached.
-    /// Consecutive rows of one slot share one score product.
-    fn attend(&mut self, model: &Model, rows: &[(usize, u32)], li: usize) {
-        let c = model.config();
-        let (d, nh) = (c.d_model, c.n_heads);
+/// Rows per task below which work is not split further: an attention row
+/// costs a few µs at long context, a GEMM row about 10 µs.
+const SPLIT_ROWS: usize = 16;
+
+/// [`gemm`] over `n` rows, split in halves through `rayon::join` down to
+/// [`SPLIT_ROWS`] rows: an idle worker (one whose own chunks are done) takes
+/// a half, a busy pool runs both in place. Rows are independent, so the
+/// result is the same however the rows are split.
+#[allow(clippy::too_many_arguments)]
+fn gemm_split(kernel: Kernel, split: bool, x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mut [i32], out_stride: usize) {
+    if !split || n < 2 * SPLIT_ROWS {
+        return gemm(kernel, x, x_stride, n, w, out, out_stride);
+    }
+    let h = (n / 2).div_ceil(8) * 8; // whole register tiles in the first half
+    let (xa, xb) = x.split_at(h * x_stride);
+    let (oa, ob) = out.split_at_mut(h * out_stride);
+    rayon::join(
+        || gemm_split(kernel, split, xa, x_stride, h, w, oa, out_stride),
+        || gemm_split(kernel, split, xb, x_stride, n - h, w, ob, out_stride),
+    );
+}
+
+/// Per-worker scratch of [`attend_rows`], grown on demand, never shrunk.
+#[derive(Default)]
+struct AttendScratch {
+    scores: Vec<i32>,
+    head_scores: Vec<i32>,
+    softmax: Option<SoftmaxScratch>,
+}
+
+thread_local! {
+    static ATTEND_SCRATCH: std::cell::RefCell<AttendScratch> = std::cell::RefCell::new(AttendScratch::default());
+}
+
+/// Attention of each row (spec §5), after the batch's K/V are cached: row r
+/// (slot `rows[r].0`, position `pos[r]`) reads its query heads from
+/// `qrot[r·D..]` and writes its heads' outputs to `attn[r·D..]`. Rows are
+/// independent given the caches, so the rows are split in halves through
+/// `rayon::join` (as [`gemm_split`]); consecutive rows of one slot share one
+/// score product.
+#[allow(clippy::too_many_arguments)]
+fn attend_rows(
+    kernel: Kernel,
+    split: bool,
+    model: &Model,
+    slots: &[Slot],
+    li: usize,
+    cap: usize,
+    rows: &[(usize, u32)],
+    pos: &[usize],
+    qrot: &[i8],
+    attn: &mut [i8],
+) {
+    let d = model.config().d_model;
+    let n = rows.len();
+    if split && n >= 2 * SPLIT_ROWS {
+        let h = n / 2;
+        let (qa, qb) = qrot.split_at(h * d);
+        let (aa, ab) = attn.split_at_mut(h * d);
+        rayon::join(
+            || attend_rows(kernel, split, model, slots, li, cap, &rows[..h], &pos[..h], qa, aa),
+            || attend_rows(kernel, split, model, slots, li, cap, &rows[h..], &pos[h..], qb, ab),
+        );
+        return;
+    }
+    ATTEND_SCRATCH.with(|sc| {
+        let mut sc = sc.borrow_mut();
+        let sc = &mut *sc;
+        let nh = model.config().n_heads;
+        if sc.scores.len() < n * nh * cap {
+            sc.scores.resize(n * nh * cap, 0);
+        }
+        if sc.head_scores.len() < cap {
+            sc.head_scores.resize(cap, 0);
+        }
+        if sc.softmax.as_ref().is_none_or(|s| s.capacity() < cap) {
+            sc.softmax = Some(SoftmaxScratch::new(cap));
+        }
+        let softmax = sc.softmax.as_mut().expect("set just above");
         let w = model.layer(li);
-        let cap = self.capacity;
+        let exp2 = &model.packed().exp2_wide;
         let mut r = 0;
-        while r < rows.len() {
+        while r < n {
             let s = rows[r].0;
             let mut end = r + 1;
-            while end < rows.len() && rows[end].0 == s {
+            while end < n && rows[end].0 == s {
                 end += 1;
             }
-            let cache = &self.slots[s].layers[li];
+            let cache = &slots[s].layers[li];
             // Scores of (row, head) against every cached position, q·k exact i32.
-            gemm(self.kernel, &self.qrot[r * d..], HEAD_DIM, (end - r) * nh, &cache.k, &mut self.scores, cap);
+            gemm(kernel, &qrot[r * d..], HEAD_DIM, (end - r) * nh, &cache.k, &mut sc.scores, cap);
             for rr in r..end {
-                let p = self.pos[rr];
+                let p = pos[rr];
                 for h in 0..nh {
-                    let q = &self.qrot[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM];
+                    let q = &qrot[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM];
                     let mult = w.score_mult[h];
                     let sink = w.sink_key.map(|k| score_of_dot(dot64(q, k), mult));
-                    let row = &self.scores[((rr - r) * nh + h) * cap..][..p + 1];
-                    scores(row, mult, &mut self.head_scores[..=p]);
+                    let row = &sc.scores[((rr - r) * nh + h) * cap..][..p + 1];
+                    scores(row, mult, &mut sc.head_scores[..=p]);
                     softmax_head(
-                        self.kernel,
-                        &self.head_scores[..=p],
+                        kernel,
+                        &sc.head_scores[..=p],
                         sink,
                         &cache.v,
-                        &model.packed().exp2_wide,
-                        &mut self.softmax,
-                        &mut self.attn[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM],
+                        exp2,
+                        softmax,
+                        &mut attn[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM],
                     );
                 }
             }
             r = end;
         }
-    }
+    })
 }
 
 /// Spec §5 score from the exact dot product:

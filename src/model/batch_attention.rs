@@ -39,6 +39,10 @@ impl SoftmaxScratch {
         assert!(capacity <= 1 << 16, "softmax scratch for {capacity} positions");
         SoftmaxScratch { weights: SegmentWeights::new(capacity), capacity }
     }
+    /// Positions it has room for.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
 }
 
 /// One head's output for a query whose scores against positions 0..=p are

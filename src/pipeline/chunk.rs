@@ -34,6 +34,13 @@ impl<'m> ChunkCoder<'m> {
         Self::with_kernel(model, capacity, Kernel::current())
     }
 
+    /// Lets idle rayon workers take part of this worker's chunks (see
+    /// [`BatchForward::split_rows`]); for few, long chunks.
+    pub fn split_rows(mut self, split: bool) -> Self {
+        self.batch = self.batch.split_rows(split);
+        self
+    }
+
     /// A worker that runs the given kernel.
     pub fn with_kernel(model: &'m Model, capacity: usize, kernel: Kernel) -> Self {
         let v = model.config().vocab_size;

@@ -45,12 +45,15 @@ pub fn compress(
     let text = std::str::from_utf8(text).map_err(|e| Error::InputNotUtf8 { valid_up_to: e.valid_up_to() })?;
     let tokens = model.tokenizer().encode(text)?;
     let chunk_len = 1usize << k;
+    // With fewer chunks than the pool can balance (a chunk is the unit of
+    // work), let idle workers take rows of the busy ones' chunks.
+    let split = tokens.len().div_ceil(chunk_len) < 8 * rayon::current_num_threads();
 
     let chunks: Vec<Vec<u8>> = tokens
         .par_chunks(chunk_len)
         .enumerate()
         .map_init(
-            || ChunkCoder::new(model, chunk_len),
+            || ChunkCoder::new(model, chunk_len).split_rows(split),
             |coder, (index, chunk)| {
                 let bytes = coder
                     .encode(chunk)
