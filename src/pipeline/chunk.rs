@@ -23,8 +23,11 @@ pub const PREFILL_ROWS: usize = 64;
 pub struct ChunkCoder<'m> {
     model: &'m Model,
     batch: BatchForward,
+    split: bool,
     logits: Vec<i32>,
     cum: Vec<u32>,
+    /// The coding interval of each row of a prefill block, or why it has none.
+    intervals: Vec<Result<(u32, u32), ChunkFailure>>,
 }
 
 impl<'m> ChunkCoder<'m> {
@@ -38,6 +41,7 @@ impl<'m> ChunkCoder<'m> {
     /// [`BatchForward::split_rows`]); for few, long chunks.
     pub fn split_rows(mut self, split: bool) -> Self {
         self.batch = self.batch.split_rows(split);
+        self.split = split;
         self
     }
 
@@ -47,8 +51,10 @@ impl<'m> ChunkCoder<'m> {
         ChunkCoder {
             model,
             batch: BatchForward::new(model, kernel, PREFILL_ROWS, capacity, 1),
+            split: false,
             logits: vec![0; PREFILL_ROWS * v],
             cum: vec![0; v],
+            intervals: (0..PREFILL_ROWS).map(|_| Ok((0, 0))).collect(),
         }
     }
 
@@ -61,19 +67,45 @@ impl<'m> ChunkCoder<'m> {
         Ok(&self.cum)
     }
 
-    /// Codes `token` with the frequency table of batch row `row`; only the
-    /// token's interval is needed, so the prefix sums are skipped.
-    fn encode_token(&mut self, enc: &mut Encoder, row: usize, token: u32) -> Result<(), ChunkFailure> {
-        let m = self.model;
-        let v = m.config().vocab_size;
-        let freq = &mut self.cum;
-        build_freqs(&self.logits[row * v..(row + 1) * v], m.coef_q24(), m.target_total(), &m.packed().exp2_wide, freq)
+    /// The coding interval of `token` in the frequency table of the logits
+    /// `logits` (one row); only the token's interval is needed, so the
+    /// prefix sums are skipped. `freq` is scratch of V entries.
+    fn interval(model: &Model, logits: &[i32], token: u32, freq: &mut [u32]) -> Result<(u32, u32), ChunkFailure> {
+        let v = model.config().vocab_size;
+        build_freqs(logits, model.coef_q24(), model.target_total(), &model.packed().exp2_wide, freq)
             .map_err(ChunkFailure::FreqTable)?;
         let t = token as usize;
         if t >= v {
             return Err(ChunkFailure::Coder(crate::coder::CoderError::SymbolOutOfRange { symbol: t, vocab: v }));
         }
-        enc.encode_interval(symbol_interval(freq, t), m.target_total(), t).map_err(ChunkFailure::Coder)
+        Ok(symbol_interval(freq, t))
+    }
+
+    /// The intervals of the block's tokens (rows `0..block.len()`), into
+    /// `self.intervals`. Rows are independent: with [`split_rows`](Self::split_rows)
+    /// they are computed in parallel (per-thread scratch), else in order.
+    fn block_intervals(&mut self, block: &[u32]) {
+        let m = self.model;
+        let v = m.config().vocab_size;
+        let logits = &self.logits;
+        let out = &mut self.intervals[..block.len()];
+        if self.split {
+            use rayon::prelude::*;
+            thread_local! {
+                static FREQ: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            out.par_iter_mut().enumerate().for_each(|(i, iv)| {
+                FREQ.with(|f| {
+                    let mut f = f.borrow_mut();
+                    f.resize(v, 0);
+                    *iv = Self::interval(m, &logits[i * v..(i + 1) * v], block[i], &mut f);
+                })
+            });
+        } else {
+            for (i, iv) in out.iter_mut().enumerate() {
+                *iv = Self::interval(m, &logits[i * v..(i + 1) * v], block[i], &mut self.cum);
+            }
+        }
     }
 
     /// Encodes `tokens` as one chunk. On failure, returns the position.
@@ -96,8 +128,11 @@ impl<'m> ChunkCoder<'m> {
             self.batch
                 .forward(self.model, &rows[..block.len()], &mut self.logits)
                 .map_err(|e| (start, ChunkFailure::Step(e)))?;
-            for (i, &t) in block.iter().enumerate() {
-                self.encode_token(&mut enc, i, t).map_err(|e| (start + i, e))?;
+            self.block_intervals(block);
+            let total = self.model.target_total();
+            for (i, (iv, &t)) in self.intervals.iter_mut().zip(block).enumerate() {
+                let iv = std::mem::replace(iv, Ok((0, 0))).map_err(|e| (start + i, e))?;
+                enc.encode_interval(iv, total, t as usize).map_err(|e| (start + i, ChunkFailure::Coder(e)))?;
             }
         }
         Ok(enc.finish())
