@@ -112,36 +112,45 @@ multiversion! {
     pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], lo: &mut [u8], hi: &mut [u8], sum: &mut u32) {
         let n = sc.len();
         let full = n - n % 16;
-        let mut s = 0u32;
+        // Per-lane partial sums, added up once at the end.
+        let mut lanes = [0u32; 16];
         for (((sc, w), lo), hi) in sc.chunks_exact(16).zip(w.chunks_exact_mut(16)).zip(lo.chunks_exact_mut(16)).zip(hi.chunks_exact_mut(16)) {
-            s = s.wrapping_add(weights16(sc.try_into().expect("16"), m, exp2, w.try_into().expect("16"), lo.try_into().expect("16"), hi.try_into().expect("16"), 16));
+            weights16(sc.try_into().expect("16"), m, exp2, w.try_into().expect("16"), lo.try_into().expect("16"), hi.try_into().expect("16"), &mut lanes, 16);
         }
         let rest = n - full;
         if rest > 0 {
             let mut pad = [m; 16];
             pad[..rest].copy_from_slice(&sc[full..]);
             let (mut pw, mut pl, mut ph) = ([0u32; 16], [0u8; 16], [0u8; 16]);
-            s = s.wrapping_add(weights16(&pad, m, exp2, &mut pw, &mut pl, &mut ph, rest));
+            weights16(&pad, m, exp2, &mut pw, &mut pl, &mut ph, &mut lanes, rest);
             w[full..n].copy_from_slice(&pw[..rest]);
             lo[full..n].copy_from_slice(&pl[..rest]);
             hi[full..n].copy_from_slice(&ph[..rest]);
         }
-        *sum = s;
+        *sum = lanes.iter().fold(0u32, |a, &x| a.wrapping_add(x));
     }
 }
 
-/// Sixteen weights of [`segment_weights`]; returns the sum of the first `keep`.
+/// Sixteen weights of [`segment_weights`]; the first `keep` are added to `lanes`.
 #[inline(always)]
-fn weights16(sc: &[i32; 16], m: i32, exp2: &[u32; 256], w: &mut [u32; 16], lo: &mut [u8; 16], hi: &mut [u8; 16], keep: usize) -> u32 {
-    let mut s = 0u32;
+#[allow(clippy::too_many_arguments)]
+fn weights16(
+    sc: &[i32; 16],
+    m: i32,
+    exp2: &[u32; 256],
+    w: &mut [u32; 16],
+    lo: &mut [u8; 16],
+    hi: &mut [u8; 16],
+    lanes: &mut [u32; 16],
+    keep: usize,
+) {
     for i in 0..16 {
         let e = exp_narrow(sc[i].wrapping_sub(m), &ExpNarrow::ATTN, exp2);
         w[i] = e;
         lo[i] = e as u8;
         hi[i] = (e >> 8) as u8;
-        s = s.wrapping_add(if i < keep { e } else { 0 });
+        lanes[i] = lanes[i].wrapping_add(if i < keep { e } else { 0 });
     }
-    s
 }
 
 multiversion! {

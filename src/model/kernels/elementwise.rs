@@ -35,13 +35,19 @@ fn rne_mag_u32(a: u32, sh: u32) -> u32 {
     q.wrapping_add(u32::from((r > h) | ((r == h) & (q & 1 == 1))))
 }
 
-/// `clamp_i8(sra_rne_tte_s32(v, sh))` for `1 <= sh <= 31`: the magnitude is
-/// rounded, then clamped to 127 (the clamp is symmetric, so clamping the
-/// magnitude is the same), then the sign is put back.
+/// `clamp_i8(sra_rne_tte_s32(v, sh))` for `1 <= sh <= 30` and
+/// `|v| < 2^31 − 2^sh` (every caller is far inside: see each).
+///
+/// Round half to even of `v / 2^sh` equals `⌊(v + 2^(sh−1) − 1 + b) / 2^sh⌋`
+/// with `b` the low bit of `⌊v / 2^sh⌋`: below the half the quotient stays,
+/// above it moves up, and at the half it moves up exactly when it is odd.
+/// Ties to even is symmetric, so this floor form (an arithmetic shift) is
+/// the spec's magnitude rule for either sign. The bound keeps the sum in i32.
 #[inline(always)]
 fn sra_clamp_i8(v: i32, sh: u32) -> i8 {
-    let m = rne_mag_u32(v.unsigned_abs(), sh).min(127) as i32;
-    (if v < 0 { m.wrapping_neg() } else { m }) as i8
+    let b = (v >> sh) & 1;
+    let q = v.wrapping_add((1 << (sh - 1)) - 1).wrapping_add(b) >> sh;
+    q.clamp(-127, 127) as i8
 }
 
 /// Defines `pub fn NAME(args)` whose body is compiled three times (baseline,
@@ -82,15 +88,15 @@ pub(crate) use multiversion;
 /// `clamp(x·mult)`; else `clamp_i8(sra_rne_tte_s64_to_s32(x·mult, shift))`.
 /// The saturation to i32 of the spec is subsumed by the clamp to ±127.
 ///
-/// When `shift >= 1`, `mult != 0` and `2^(7+shift) + |mult| < 2^31` (the
+/// When `shift >= 1`, `mult != 0` and `129·2^shift + |mult| < 2^31` (the
 /// published models: 819, 20) the product is formed in i32: every
 /// `|x| >= X = ⌊2^(7+shift) / |mult|⌋ + 1` gives `|x·mult| > 128·2^shift`,
 /// which rounds to 128 or more and clamps to ±127, so `x` is first clamped
-/// to `±X`, after which `|x·mult| <= 2^(7+shift) + |mult| < 2^31`. Other
-/// parameters take the i64 loop.
+/// to `±X`, after which `|x·mult| <= 2^(7+shift) + |mult| < 2^31 − 2^shift`
+/// (the bound of the rounding shift). Other parameters take the i64 loop.
 pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
     let m = rq.mult.unsigned_abs();
-    if (1..=23).contains(&rq.shift) && m != 0 && (128u64 << rq.shift) + u64::from(m) < 1 << 31 {
+    if (1..=23).contains(&rq.shift) && m != 0 && (129u64 << rq.shift) + u64::from(m) < 1 << 31 {
         let limit = ((128u64 << rq.shift) / u64::from(m) + 1) as i32;
         requantize_i32(x, rq.mult, rq.shift as u32, limit, out)
     } else {
