@@ -17,7 +17,10 @@ use crate::model::attention::{attend_head, KvCache};
 use crate::model::layers::{linear, reglu, requantize, rmsnorm, rope};
 use crate::model::{ForwardState, Requant};
 use crate::numerics as n;
-use crate::pipeline::{compress, decompress_with, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions};
+use crate::pipeline::{
+    decode_file, encode_chunks, level_to_chunk_log2, read_for_model, text_from_tokens, write_encoded, ChunkCoder, CompressOptions,
+    DecompressOptions, EncodedChunks,
+};
 use crate::tables::{check_tables, exp2_table, rope_tables};
 use crate::Model;
 
@@ -38,6 +41,13 @@ pub struct Context {
     pub vectors_dir: PathBuf,
     pub corpus_dir: PathBuf,
     models: Mutex<HashMap<String, Arc<Model>>>,
+    /// The engine's work shared by file cases that differ only in the outer
+    /// codec or the recorded `model_id_hash`: coded chunks by (model, text
+    /// SHA-256, k) and decoded tokens by (model, inner payload SHA-256).
+    /// Both are pure functions of their keys; every case still runs its own
+    /// container writing or reading, outer codec and final checks.
+    encoded: Mutex<HashMap<(String, String, u8), Arc<EncodedChunks>>>,
+    decoded: Mutex<HashMap<(String, String), Arc<Vec<Vec<u32>>>>>,
 }
 
 /// Every feature the built-in engine supports.
@@ -46,7 +56,14 @@ pub const ALL_FEATURES: &[&str] =
 
 impl Context {
     pub fn new(models_dir: PathBuf, vectors_dir: PathBuf, corpus_dir: PathBuf) -> Self {
-        Context { models_dir, vectors_dir, corpus_dir, models: Mutex::new(HashMap::new()) }
+        Context {
+            models_dir,
+            vectors_dir,
+            corpus_dir,
+            models: Mutex::new(HashMap::new()),
+            encoded: Mutex::new(HashMap::new()),
+            decoded: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `v000` / `v001` (published, from the models dir) or
@@ -76,6 +93,21 @@ impl Context {
         let m = Arc::new(Model::open(&path).map_err(|e| e.to_string())?);
         cache.insert(name.to_string(), m.clone());
         Ok(m)
+    }
+
+    /// `make()` once per key (concurrent misses may both compute; the
+    /// results are equal). Errors are not kept.
+    fn memo<K: std::hash::Hash + Eq + Clone, V>(
+        map: &Mutex<HashMap<K, Arc<V>>>,
+        key: K,
+        make: impl FnOnce() -> Result<V, String>,
+    ) -> Result<Arc<V>, String> {
+        if let Some(v) = map.lock().map_err(|_| "cache poisoned")?.get(&key) {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(make()?);
+        map.lock().map_err(|_| "cache poisoned")?.insert(key, v.clone());
+        Ok(v)
     }
 
     /// Bytes of a text argument: `{"hex": …}` or `{"corpus": NAME, "sha256": …}`.
@@ -272,7 +304,12 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
                 None => None,
             };
             let opts = CompressOptions { chunk_log2: level, codec, model_id_hash: hash };
-            let file = compress(&m, &text, &opts, None).map_err(|e| e.to_string())?;
+            let model_name = a["model"].as_str().unwrap_or_default().to_string();
+            let k = level.unwrap_or(m.config().max_chunk_log2);
+            let encoded = Context::memo(&ctx.encoded, (model_name, super::case::sha256_hex(&text), k), || {
+                encode_chunks(&m, &text, Some(k), None).map_err(|e| e.to_string())
+            })?;
+            let file = write_encoded(&m, &encoded, &opts).map_err(|e| e.to_string())?;
             Ok(json!({ "file_hex": hex(&file) }))
         }
         "decompress" => {
@@ -282,7 +319,13 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             // the spec says a reader must not reject on model_id_hash (the
             // engine's default refusal of another published model's hash is
             // a policy on top of it; see src/pipeline/model_check.rs).
-            let text = decompress_with(&m, &file, &DecompressOptions::SPEC_LITERAL, None).map_err(|e| e.to_string())?;
+            // (= decompress_with, its decoding stage shared by equal payloads)
+            let f = read_for_model(&m, &file, &DecompressOptions::SPEC_LITERAL).map_err(|e| e.to_string())?;
+            let model_name = a["model"].as_str().unwrap_or_default().to_string();
+            let tokens = Context::memo(&ctx.decoded, (model_name, super::case::sha256_hex(&f.payload)), || {
+                decode_file(&m, &f, None).map_err(|e| e.to_string())
+            })?;
+            let text = text_from_tokens(&m, &f, &tokens).map_err(|e| e.to_string())?;
             Ok(json!({ "text_hex": hex(&text) }))
         }
         _ => return Ok(None),

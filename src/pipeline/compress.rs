@@ -25,18 +25,37 @@ impl Default for CompressOptions {
     }
 }
 
-/// Compresses `text` (which must be UTF-8) into a complete CZIPv1 file.
-/// Chunks are coded in parallel on the current rayon pool; the result does
-/// not depend on the thread count. `progress`, when given, is advanced by
-/// each chunk's token count as it completes.
+/// Compresses `text` (which must be UTF-8) into a complete CZIPv1 file:
+/// [`encode_chunks`] then [`write_encoded`]. Chunks are coded in parallel on
+/// the current rayon pool; the result does not depend on the thread count.
+/// `progress`, when given, is advanced by each chunk's token count as it
+/// completes.
 pub fn compress(
     model: &Model,
     text: &[u8],
     opts: &CompressOptions,
     progress: Option<&Progress>,
 ) -> Result<Vec<u8>, Error> {
+    let encoded = encode_chunks(model, text, opts.chunk_log2, progress)?;
+    write_encoded(model, &encoded, opts)
+}
+
+/// A text's coded chunks, before the container: a function of the model,
+/// the text and the chunk length only (not of the outer codec or the
+/// recorded `model_id_hash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedChunks {
+    pub chunk_log2: u8,
+    pub uncompressed_len: u32,
+    pub last_chunk_tokens: u16,
+    pub chunks: Vec<Vec<u8>>,
+}
+
+/// Tokenizes `text` and codes its chunks of `2^chunk_log2` tokens
+/// (`None` = the model's capacity).
+pub fn encode_chunks(model: &Model, text: &[u8], chunk_log2: Option<u8>, progress: Option<&Progress>) -> Result<EncodedChunks, Error> {
     let cfg = model.config();
-    let k = opts.chunk_log2.unwrap_or(cfg.max_chunk_log2);
+    let k = chunk_log2.unwrap_or(cfg.max_chunk_log2);
     if !(MIN_CHUNK_LOG2..=cfg.max_chunk_log2).contains(&k) {
         return Err(Error::ChunkLengthUnsupported { log2: k, max_log2: cfg.max_chunk_log2, rope_rows: cfg.rope_rows });
     }
@@ -70,12 +89,19 @@ pub fn compress(
         0 => chunk_len,
         r => r,
     } as u16;
+    Ok(EncodedChunks { chunk_log2: k, uncompressed_len, last_chunk_tokens, chunks })
+}
+
+/// The CZIPv1 file of coded chunks, with `opts.codec` and `opts.model_id_hash`
+/// (`None` = the model's content hash); `opts.chunk_log2` is not used (the
+/// chunks carry theirs).
+pub fn write_encoded(model: &Model, encoded: &EncodedChunks, opts: &CompressOptions) -> Result<Vec<u8>, Error> {
     let params = WriteParams {
         codec: opts.codec,
         model_id_hash: opts.model_id_hash.unwrap_or_else(|| model.content_hash()),
-        chunk_log2: k,
-        uncompressed_len,
-        last_chunk_tokens,
+        chunk_log2: encoded.chunk_log2,
+        uncompressed_len: encoded.uncompressed_len,
+        last_chunk_tokens: encoded.last_chunk_tokens,
     };
-    Ok(write_file(&params, &chunks)?)
+    Ok(write_file(&params, &encoded.chunks)?)
 }

@@ -89,6 +89,14 @@ pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> R
 /// [`decompress`] with options; `DecompressOptions::SPEC_LITERAL` decodes
 /// whatever `model_id_hash` says.
 pub fn decompress_with(model: &Model, bytes: &[u8], opts: &DecompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+    let file = read_for_model(model, bytes, opts)?;
+    let chunks = decode_file(model, &file, progress)?;
+    text_from_tokens(model, &file, &chunks)
+}
+
+/// The first stage of [`decompress_with`]: the container, read and validated
+/// for this model (its capacity; its `model_id_hash` as `opts` says).
+pub fn read_for_model(model: &Model, bytes: &[u8], opts: &DecompressOptions) -> Result<CzipFile, Error> {
     let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
     let file = match read_file(bytes, &limits) {
         Ok(f) => f,
@@ -103,11 +111,25 @@ pub fn decompress_with(model: &Model, bytes: &[u8], opts: &DecompressOptions, pr
         Err(e) => return Err(e.into()),
     };
     check_model_id(model, &file, opts.model_id_check)?;
-    let hint = wrong_model_hint(model, &file);
-    let chunks = decode_tokens(model, &file, progress).map_err(|e| match e {
-        Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint: hint.clone() },
+    Ok(file)
+}
+
+/// The second stage: every chunk's tokens ([`decode_tokens`], verified),
+/// with the wrong-model hint on a failing chunk. A function of the model and
+/// the inner payload only.
+pub fn decode_file(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
+    let hint = wrong_model_hint(model, file);
+    decode_tokens(model, file, progress).map_err(|e| match e {
+        Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint },
         other => other,
-    })?;
+    })
+}
+
+/// The last stage: the text of the decoded tokens, checked against the
+/// header (`uncompressed_len`), UTF-8, and the tokenizer (the tokens must be
+/// the text's own tokenization).
+pub fn text_from_tokens(model: &Model, file: &CzipFile, chunks: &[Vec<u32>]) -> Result<Vec<u8>, Error> {
+    let hint = wrong_model_hint(model, file);
     let expected = u64::from(file.outer.uncompressed_len);
     // Reserve from what was decoded, never from a claimed length.
     let decoded_tokens: usize = chunks.iter().map(Vec::len).sum();

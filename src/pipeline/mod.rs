@@ -13,8 +13,11 @@ mod decompress;
 mod model_check;
 
 pub use chunk::{ChunkCoder, LockstepDecoder, LOCKSTEP_MAX, PREFILL_ROWS};
-pub use compress::{compress, CompressOptions};
-pub use decompress::{decode_tokens, decode_tokens_unverified, decompress, decompress_with, DecompressOptions};
+pub use compress::{compress, encode_chunks, write_encoded, CompressOptions, EncodedChunks};
+pub use decompress::{
+    decode_file, decode_tokens, decode_tokens_unverified, decompress, decompress_with, read_for_model, text_from_tokens,
+    DecompressOptions,
+};
 pub use model_check::ModelIdCheck;
 
 /// Smallest and largest chunk length exponents of spec §8 (64 and 4096 tokens).
