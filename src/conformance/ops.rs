@@ -46,9 +46,12 @@ pub struct Context {
     /// SHA-256, k) and decoded tokens by (model, inner payload SHA-256).
     /// Both are pure functions of their keys; every case still runs its own
     /// container writing or reading, outer codec and final checks.
-    encoded: Mutex<HashMap<(String, String, u8), Arc<EncodedChunks>>>,
-    decoded: Mutex<HashMap<(String, String), Arc<Vec<Vec<u32>>>>>,
+    encoded: Memo<(String, String, u8), EncodedChunks>,
+    decoded: Memo<(String, String), Vec<Vec<u32>>>,
 }
+
+/// A thread-safe map from a key to a shared, computed-once value.
+type Memo<K, V> = Mutex<HashMap<K, Arc<V>>>;
 
 /// Every feature the built-in engine supports.
 pub const ALL_FEATURES: &[&str] =
@@ -98,7 +101,7 @@ impl Context {
     /// `make()` once per key (concurrent misses may both compute; the
     /// results are equal). Errors are not kept.
     fn memo<K: std::hash::Hash + Eq + Clone, V>(
-        map: &Mutex<HashMap<K, Arc<V>>>,
+        map: &Memo<K, V>,
         key: K,
         make: impl FnOnce() -> Result<V, String>,
     ) -> Result<Arc<V>, String> {

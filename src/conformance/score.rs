@@ -216,8 +216,11 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     v
 }
 
+/// A suite's rows in a report: (name, required, indices of its case results).
+pub type SuiteRows = Vec<(String, bool, Vec<usize>)>;
+
 /// Scores every `*.czip` in `opts.files_dir` (sorted by name).
-pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResult>, Vec<(String, bool, Vec<usize>)>), String> {
+pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResult>, SuiteRows), String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&opts.files_dir)
         .map_err(|e| format!("cannot read {}: {e}", opts.files_dir.display()))?
         .filter_map(Result::ok)

@@ -21,11 +21,7 @@ pub fn with_progress<T>(label: &str, total: Option<u64>, f: impl FnOnce(&Progres
         s.spawn(move || {
             let start = Instant::now();
             let mut shown = false;
-            loop {
-                match stop_rx.recv_timeout(Duration::from_millis(200)) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(Duration::from_millis(200)) {
                 let el = start.elapsed();
                 if el < Duration::from_secs(1) {
                     continue;
