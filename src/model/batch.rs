@@ -192,8 +192,8 @@ impl BatchForward {
                     rope(q, cos, sin, true, qo);
                 }
             }
-            let c = model.config();
-            attend_rows(self.kernel, self.split, model, &self.slots, li, self.capacity, rows, &self.pos[..n], &self.qrot[..n * c.d_model], &mut self.attn[..n * c.d_model]);
+            let (qrot, attn) = (&self.qrot[..n * d], &mut self.attn[..n * d]);
+            attend_rows(self.kernel, self.split, model, &self.slots, li, self.capacity, rows, &self.pos[..n], qrot, attn);
             gemm_split(self.kernel, self.split, &self.attn, d, n, &pl.out, &mut self.acc, d);
             requantize(&self.acc[..n * d], w.out_rq, &mut self.proj[..n * d]);
             self.add_norm_rows(n, d, w.ffn_norm);
