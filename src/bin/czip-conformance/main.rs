@@ -124,6 +124,11 @@ struct RunArgs {
     /// Seconds to wait for one answer from an external implementation.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// Matrix kernel of the built-in engine (scalar, avx2, avx512; default: the
+    /// fastest this CPU runs). Answers are identical for every kernel; forcing
+    /// one lets ci/coverage.sh reach each of them.
+    #[arg(long, value_name = "K")]
+    kernel: Option<czip::model::kernels::Kernel>,
 }
 
 fn main() -> ExitCode {
@@ -180,6 +185,9 @@ fn open_impl(name: &str, paths: &Paths, timeout: u64) -> Result<Box<dyn Implemen
 }
 
 fn run(a: &RunArgs) -> Result<bool, String> {
+    if let Some(k) = a.kernel {
+        czip::model::kernels::Kernel::set_default(k)?;
+    }
     let all_cases = load_cases(&a.paths.vectors)?;
     let mut suites = load_suites(&a.paths.suites_dir, &all_cases)?;
     if !a.suite.is_empty() {

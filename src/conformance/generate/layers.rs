@@ -415,5 +415,10 @@ fn freq_table(g: &mut Gen) -> Result<(), String> {
         let coef = if i % 5 == 4 { 378_194 } else { 37_819 };
         add(g, "random", &logits, coef, T, &["random"])?;
     }
+    // No table exists for no logits, or for T ≤ V (every symbol needs a frequency ≥ 1).
+    for (kind, logits, total) in [("empty", vec![], T), ("total_too_small", vec![1, 2, 3], 3), ("total_too_small", vec![0; 1024], 1024)] {
+        let id = g.id(&format!("layer.freq_table.reject.{kind}"));
+        g.reject(f, &id, "freq_table", json!({"logits": a32(&logits), "coef_q24": 37_819, "total": total}), "§6", &["core"], &["edge"])?;
+    }
     Ok(())
 }

@@ -225,6 +225,16 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
             return Err(format!("{id}: the reference does not decode its own chunk"));
         }
     }
+    // A token id outside the vocabulary must be refused, never looked up
+    // (§6: the embedding has V rows; §7: symbols are 0..V−1): fed to the
+    // forward pass (logits, and inside a chunk), or only coded (last token).
+    let bad = m.vocab as u32;
+    let args = json!({"model": m.name, "tokens": tokens_val(&[5, bad, 7]), "positions": [0, 2]});
+    g.reject(&fm, &format!("model.logits.{}.reject.token_out_of_range", m.short), "model_logits", args, "§6", &req(m, &["model_ops"], false), &["edge"])?;
+    for (kind, toks) in [("token_out_of_range", [5, bad, 7]), ("last_token_out_of_range", [5, 7, bad])] {
+        let args = json!({"model": m.name, "tokens": tokens_val(&toks)});
+        g.reject(&fc, &format!("chunk.encode.{}.reject.{kind}", m.short), "chunk_encode", args, "§8", &req(m, &["model_ops"], false), &["edge"])?;
+    }
     Ok(())
 }
 
@@ -351,5 +361,22 @@ fn coder(g: &mut Gen) -> Result<(), String> {
     }
     let syms: Vec<u32> = (0..500).map(|_| if r.below(20) == 0 { r.below(1024) as u32 } else { 7 }).collect();
     add(g, "skewed", &syms, cum_val(&cum), false, &["random"])?;
+
+    // Tables and symbols that cannot be coded: every implementation must
+    // refuse them (§6 gives every symbol a frequency ≥ 1 and C_{V−1} = T; §7
+    // codes the symbols 0..V−1 of a non-decreasing table).
+    let rej = |g: &mut Gen, kind: &str, op: &str, args: Value| -> Result<(), String> {
+        let id = g.id(&format!("chunk.coder.reject.{kind}"));
+        g.reject(f, &id, op, args, "§7", &["coder_ops"], &["edge"]).map(|_| ())
+    };
+    rej(g, "symbol_out_of_range", "coder_encode", json!({"symbols": [0, 2], "cum": [T30 / 2, T30]}))?;
+    rej(g, "empty_table", "coder_encode", json!({"symbols": [0], "cum": []}))?;
+    rej(g, "zero_total", "coder_encode", json!({"symbols": [0], "cum": [0, 0]}))?;
+    rej(g, "zero_total", "coder_decode", json!({"bytes_hex": "00", "n": 1, "cum": [0, 0]}))?;
+    rej(g, "zero_frequency", "coder_encode", json!({"symbols": [1], "cum": [5, 5, 10]}))?;
+    rej(g, "not_cumulative", "coder_encode", json!({"symbols": [1], "cum": [7, 5, 10]}))?;
+    rej(g, "not_cumulative", "coder_encode", json!({"symbols": [1], "cum": [5, 12, 10]}))?;
+    // value = ⌊((0xb4000000 + 1)·10 − 1) / 2^32⌋ = 7 lands on C_1 = 20 > T.
+    rej(g, "not_cumulative", "coder_decode", json!({"bytes_hex": "b4000000", "n": 1, "cum": [5, 20, 10]}))?;
     Ok(())
 }

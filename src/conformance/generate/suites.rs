@@ -52,7 +52,7 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "synthetic",
         required: false,
-        description: "The generated models of vectors/models (more layers, 2/4/8 heads, sink keys, shift <= 0, other θ, small vocabularies with their own tokenizers): every op on them, files included. Opt-in: it checks generality beyond the published models.",
+        description: "The generated models of vectors/models (more layers, 1/2/4/8 heads, sink keys, shift <= 0, other θ, stored tables off the formulas, scores large enough to underflow the attention exp, small vocabularies with their own tokenizers): every op on them, files included. Opt-in: it checks generality beyond the published models.",
         select: |_, c| model_of(c).starts_with("synthetic/") && !is_reject(c),
     },
     Suite {
@@ -64,7 +64,7 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "reject",
         required: true,
-        description: "Inputs every implementation must refuse: invalid UTF-8, levels above capacity, each malformed-container rule of §9.",
+        description: "Inputs every implementation must refuse: invalid UTF-8, levels above capacity, each malformed-container rule of §9, token ids outside the vocabulary, frequency tables with T <= V, coder tables that cannot code the symbol.",
         select: |_, c| is_reject(c),
     },
     Suite {

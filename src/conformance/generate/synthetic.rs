@@ -9,8 +9,11 @@
 //! header (`__metadata__` strings, then each tensor's dtype, shape and
 //! `data_offsets`, contiguous and sorted by offset; padded with spaces to a
 //! multiple of 8), then the data. Every model must load with
-//! [`Model::from_bytes`](crate::Model::from_bytes) and its stored tables must
-//! equal the §2 formulas.
+//! [`Model::from_bytes`](crate::Model::from_bytes); its stored tables equal
+//! the §2 formulas, except in `syn_d`, whose tables are deliberately off the
+//! formulas in a few entries (spec §2: the engine must use the stored copy,
+//! and a conformance check reports every entry that differs) and whose
+//! attention scores are so large that the attention exp underflows to 1.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,6 +55,10 @@ struct Recipe {
     context_meta: bool,
     /// `softmax.coef_q24` / `softmax.target_total` tensors, if present.
     softmax: Option<(u32, u32)>,
+    /// Range of `attn.score_mult`.
+    score_mult: (i64, i64),
+    /// Store exp2 / RoPE tables that differ from the formulas in a few entries.
+    off_formula_tables: bool,
 }
 
 const RECIPES: &[Recipe] = &[
@@ -69,6 +76,8 @@ const RECIPES: &[Recipe] = &[
         shifts: &[[12, 16, 20, 15], [16, 10, 14, 0], [24, 28, 22, 19]],
         context_meta: true,
         softmax: Some((37_819, 1_073_739_776)),
+        score_mult: (20_000, 300_000),
+        off_formula_tables: false,
     },
     Recipe {
         name: "syn_b",
@@ -84,6 +93,8 @@ const RECIPES: &[Recipe] = &[
         shifts: &[[17, -3, 20, 16], [13, 21, 11, 24]],
         context_meta: false,
         softmax: None,
+        score_mult: (20_000, 300_000),
+        off_formula_tables: false,
     },
     Recipe {
         name: "syn_c",
@@ -99,6 +110,28 @@ const RECIPES: &[Recipe] = &[
         shifts: &[[20, 20, 20, 20]],
         context_meta: true,
         softmax: Some((45_000, 1 << 30)),
+        score_mult: (20_000, 300_000),
+        off_formula_tables: false,
+    },
+    // Stored tables off the formulas; score_mult ~10^7..10^8 (|score| stays
+    // below 2^30, so every score difference fits i32): score gaps beyond
+    // 352 000 make the attention exp return 1 (ip ≥ 31).
+    Recipe {
+        name: "syn_d",
+        seed: 0x5e_ed_d0,
+        n_merges: 10,
+        n_layers: 1,
+        n_heads: 1,
+        d_ff: 64,
+        rope_rows: 64,
+        theta_q16: 655_360_000,
+        codec: OuterCodec::Brotli,
+        sinks: &[false],
+        shifts: &[[20, 20, 20, 20]],
+        context_meta: true,
+        softmax: None,
+        score_mult: (20_000_000, 100_000_000),
+        off_formula_tables: true,
     },
 ];
 
@@ -121,6 +154,8 @@ pub struct SyntheticModel {
     pub requant: Vec<[(i32, i8); 4]>,
     pub softmax: Option<(u32, u32)>,
     pub context_meta: bool,
+    /// Stored table entries that differ from the §2 formulas (0 but in `syn_d`).
+    pub table_mismatches: usize,
 }
 
 impl SyntheticModel {
@@ -150,7 +185,7 @@ impl SyntheticModel {
             .map(|l| format!("[{}]", l.iter().map(|(m, s)| format!("{m}>>{s}")).collect::<Vec<_>>().join(" ")))
             .collect();
         format!(
-            "V={} D={} heads={} layers={} d_ff={} rope_rows={} theta_q16={} tokenizer={} sinks={:?} requant(qkv,out,up,down)={} softmax={} context_length={} ({} bytes)",
+            "V={} D={} heads={} layers={} d_ff={} rope_rows={} theta_q16={} tokenizer={} sinks={:?} requant(qkv,out,up,down)={} softmax={} context_length={}{} ({} bytes)",
             self.vocab,
             64 * self.n_heads,
             self.n_heads,
@@ -166,6 +201,7 @@ impl SyntheticModel {
                 None => "absent (defaults)".into(),
             },
             if self.context_meta { "present" } else { "absent" },
+            if self.table_mismatches > 0 { format!(" tables: {} entries off the formulas", self.table_mismatches) } else { String::new() },
             self.bytes
         )
     }
@@ -319,15 +355,30 @@ fn build(rc: &Recipe) -> Result<(Vec<u8>, SyntheticModel), String> {
             rq[k] = (mult, shift);
         }
         requant.push(rq);
-        let sm: Vec<i32> = (0..rc.n_heads).map(|_| r.range(20_000, 300_000) as i32).collect();
+        let sm: Vec<i32> = (0..rc.n_heads).map(|_| r.range(rc.score_mult.0, rc.score_mult.1) as i32).collect();
         put(p("attn.score_mult"), vec![rc.n_heads], Data::I32(sm));
         put(p("attn.score_shift"), vec![], Data::I8(vec![15]));
         if rc.sinks[n] {
             put(p("attn.sink_key"), vec![64], Data::I8(dense(&mut r, 64, 100)));
         }
     }
-    put("lut.exp2".into(), vec![256], Data::U16(exp2_table().to_vec()));
-    let (cos, sin) = rope_tables(rc.rope_rows, rc.theta_q16);
+    let mut exp2 = exp2_table();
+    let (mut cos, mut sin) = rope_tables(rc.rope_rows, rc.theta_q16);
+    if rc.off_formula_tables {
+        // exp2: every 16th entry from 5 on one lower (still decreasing);
+        // RoPE: pairs 0, 5 and 31 of every 7th row from 1 on turned a little.
+        for e in exp2.iter_mut().skip(5).step_by(16) {
+            *e -= 1;
+        }
+        for p in (1..rc.rope_rows).step_by(7) {
+            for i in [0usize, 5, 31] {
+                cos[p * 32 + i] = cos[p * 32 + i].saturating_sub(300);
+                sin[p * 32 + i] = sin[p * 32 + i].saturating_add(300);
+            }
+        }
+    }
+    let table_mismatches = crate::tables::check_tables(&exp2, &cos, &sin, rc.theta_q16).len();
+    put("lut.exp2".into(), vec![256], Data::U16(exp2.to_vec()));
     put("lut.rope_cos".into(), vec![rc.rope_rows, 32], Data::I16(cos));
     put("lut.rope_sin".into(), vec![rc.rope_rows, 32], Data::I16(sin));
     if let Some((coef, total)) = rc.softmax {
@@ -373,6 +424,7 @@ fn build(rc: &Recipe) -> Result<(Vec<u8>, SyntheticModel), String> {
         requant,
         softmax: rc.softmax,
         context_meta: rc.context_meta,
+        table_mismatches,
     };
     Ok((bytes, info))
 }
