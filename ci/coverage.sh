@@ -113,7 +113,7 @@ FILES=(
   src/model/layers.rs src/model/attention.rs src/model/batch_attention.rs
   src/model/forward.rs src/model/batch.rs
   src/model/kernels/mod.rs src/model/kernels/elementwise.rs src/model/kernels/packed.rs
-  src/model/kernels/scalar.rs src/model/kernels/avx2.rs src/model/kernels/avx512.rs
+  src/model/kernels/scalar.rs src/model/kernels/avx2.rs src/model/kernels/avx512.rs src/model/kernels/values.rs
   src/freq_table.rs
   src/coder/mod.rs src/coder/encoder.rs src/coder/decoder.rs src/coder/bit_io.rs
 )

@@ -407,6 +407,12 @@ fn freq_table(g: &mut Gen) -> Result<(), String> {
     add(g, "small", &[1000, 0], 37_819, 1 << 30, &["edge"])?;
     add(g, "small", &[0, 1], 0, 1 << 30, &["edge"])?;
     add(g, "small", &[3], 37_819, 2, &["edge"])?;
+    // Coefficients too small for the 32-bit form of the exp (below ~17,400;
+    // the published ones are 37,819 and 378,194), down to where ip >= 31.
+    add(g, "small_coef", &[100, 0, -5_000_000, -200_000_000, i32::MIN], 1000, T, &["edge"])?;
+    let mut r2 = Rng::new(0x1a_0009);
+    let logits: Vec<i32> = (0..300).map(|_| r2.range(-3_000_000, 3_000_000) as i32).collect();
+    add(g, "small_coef", &logits, 17_000, T, &["random"])?;
     // Real-looking logits at both coefficients, several vocabularies.
     for i in 0..16 {
         let v = [1024usize, 288, 300, 264, 2, 17][i % 6];
