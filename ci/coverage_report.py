@@ -29,6 +29,7 @@ SECTIONS = [
     ("src/model/kernels/scalar.rs", "§5", "Linear: scalar kernel"),
     ("src/model/kernels/avx2.rs", "§5", "Linear: AVX2 kernel"),
     ("src/model/kernels/avx512.rs", "§5", "Linear: AVX-512 VNNI kernel"),
+    ("src/model/kernels/values.rs", "§5", "attention: value cache and weighted sum (scalar, VNNI)"),
     ("src/model/forward.rs", "§6", "one-token forward pass (reference)"),
     ("src/model/batch.rs", "§6", "batched forward pass (prefill / lockstep)"),
     ("src/freq_table.rs", "§6", "frequency table"),
