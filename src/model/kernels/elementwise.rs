@@ -64,17 +64,12 @@ macro_rules! multiversion {
                 unsafe fn v512($($arg: $ty),*) { body($($arg),*) }
                 #[target_feature(enable = "avx2")]
                 unsafe fn v256($($arg: $ty),*) { body($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512bw")
-                    && std::arch::is_x86_feature_detected!("avx512dq")
-                    && std::arch::is_x86_feature_detected!("avx512vl")
-                {
-                    // SAFETY: the features were detected just above.
-                    return unsafe { v512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the feature was detected just above.
-                    return unsafe { v256($($arg),*) };
+                match $crate::model::kernels::elementwise::simd_level() {
+                    // SAFETY: simd_level() returns 2 only when the CPU has
+                    // AVX-512 F/BW/DQ/VL, 1 only when it has AVX2.
+                    2 => return unsafe { v512($($arg),*) },
+                    1 => return unsafe { v256($($arg),*) },
+                    _ => {}
                 }
             }
             body($($arg),*)
@@ -83,6 +78,41 @@ macro_rules! multiversion {
 }
 
 pub(crate) use multiversion;
+
+/// The widest vector level [`multiversion`] functions may use on this CPU:
+/// 2 = AVX-512 F/BW/DQ/VL, 1 = AVX2, 0 = baseline. Detected once per process
+/// (the functions are called thousands of times per token; one relaxed load
+/// instead of five feature checks).
+#[doc(hidden)]
+pub fn simd_level() -> u8 {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    const UNKNOWN: u8 = u8::MAX;
+    static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
+    let l = LEVEL.load(Ordering::Relaxed);
+    if l != UNKNOWN {
+        return l;
+    }
+    let l = detect_simd_level();
+    LEVEL.store(l, Ordering::Relaxed);
+    l
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect_simd_level() -> u8 {
+    use std::arch::is_x86_feature_detected as has;
+    if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+        2
+    } else if has!("avx2") {
+        1
+    } else {
+        0
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect_simd_level() -> u8 {
+    0
+}
 
 /// [`requantize`](crate::model::layers::requantize): `shift <= 0`:
 /// `clamp(x·mult)`; else `clamp_i8(sra_rne_tte_s64_to_s32(x·mult, shift))`.
