@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use czip::coder::{Decoder, Encoder};
-use czip::container::{encode_payload, payloads_equivalent, read_file, ReadLimits, WriteParams};
+use czip::container::{encode_payload, payloads_equivalent, read_file, ReadLimits};
 use czip::model::ForwardState;
 use czip::Model;
 
@@ -81,13 +81,7 @@ pub fn container(data: &[u8]) {
         // through the outer codec here: zstd level 22 and brotli q11 cost tens
         // of milliseconds per call, which would make this target crawl; the
         // container's proptests cover write → read.)
-        let params = WriteParams {
-            codec: f.outer.codec,
-            model_id_hash: f.inner.model_id_hash,
-            chunk_log2: f.inner.context_length_log2_raw,
-            uncompressed_len: f.outer.uncompressed_len,
-            last_chunk_tokens: f.inner.last_chunk_tokens,
-        };
+        let params = f.write_params();
         let chunks: Vec<Vec<u8>> = f.chunks().map(<[u8]>::to_vec).collect();
         let payload = encode_payload(&params, &chunks).expect("accepted file re-encodes");
         assert!(payloads_equivalent(&payload, &f.payload));

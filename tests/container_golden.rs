@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use czip::container::{
     compress, decode_payload, decompress_capped, payloads_equivalent, read_file, write_file, ContainerError,
-    CzipFile, OuterCodec, OuterHeader, ReadLimits, WriteParams,
+    CzipFile, OuterCodec, OuterHeader, ReadLimits,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -260,15 +260,8 @@ fn every_golden_file_matches_its_manifest_line() {
 }
 
 fn rewrite(f: &CzipFile) -> Vec<u8> {
-    let params = WriteParams {
-        codec: f.outer.codec,
-        model_id_hash: f.inner.model_id_hash,
-        chunk_log2: f.inner.context_length_log2_raw,
-        uncompressed_len: f.outer.uncompressed_len,
-        last_chunk_tokens: f.inner.last_chunk_tokens,
-    };
     let chunks: Vec<Vec<u8>> = f.chunks().map(<[u8]>::to_vec).collect();
-    write_file(&params, &chunks).expect("rewrite")
+    write_file(&f.write_params(), &chunks).expect("rewrite")
 }
 
 #[test]

@@ -94,13 +94,7 @@ fn compress_reproduces_normative_payloads_and_not_defective_ones() {
         let ours_brotli = compress(model, &text, &opts, None).unwrap_or_else(|err| panic!("{text_path}: {err}"));
         let parsed = read_file(&ours_brotli, &ReadLimits::default()).unwrap();
         let chunks: Vec<Vec<u8>> = parsed.chunks().map(<[u8]>::to_vec).collect();
-        let params = |codec| WriteParams {
-            codec,
-            model_id_hash: hash,
-            chunk_log2: parsed.inner.chunk_log2(),
-            uncompressed_len: parsed.outer.uncompressed_len,
-            last_chunk_tokens: parsed.inner.last_chunk_tokens,
-        };
+        let params = |codec| WriteParams { codec, ..parsed.write_params() };
         let ours_zstd = write_file(&params(OuterCodec::Zstd), &chunks).unwrap();
         for e in entries {
             let path = e["path"].as_str().unwrap();

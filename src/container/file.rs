@@ -25,6 +25,19 @@ pub struct CzipFile {
 }
 
 impl CzipFile {
+    /// The parameters that write this file's headers back as read: its
+    /// codec, `model_id_hash`, `context_length_log2` byte as stored (0 stays
+    /// 0), `uncompressed_len` and `last_chunk_tokens`.
+    pub fn write_params(&self) -> WriteParams {
+        WriteParams {
+            codec: self.outer.codec,
+            model_id_hash: self.inner.model_id_hash,
+            chunk_log2: self.inner.context_length_log2_raw,
+            uncompressed_len: self.outer.uncompressed_len,
+            last_chunk_tokens: self.inner.last_chunk_tokens,
+        }
+    }
+
     /// Number of chunks.
     pub fn chunk_count(&self) -> usize {
         self.chunk_offsets.len().saturating_sub(1)

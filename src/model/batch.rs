@@ -110,6 +110,11 @@ impl BatchForward {
         self
     }
 
+    /// Whether batches are split ([`split_rows`](Self::split_rows)).
+    pub fn splits_rows(&self) -> bool {
+        self.split
+    }
+
     pub fn kernel(&self) -> Kernel {
         self.kernel
     }

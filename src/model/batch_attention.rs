@@ -29,7 +29,6 @@ use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 /// Scratch of [`softmax_head`] for up to `capacity` positions.
 pub struct SoftmaxScratch {
     weights: SegmentWeights,
-    capacity: usize,
 }
 
 impl SoftmaxScratch {
@@ -37,11 +36,11 @@ impl SoftmaxScratch {
     /// kernels' i32 planes would stop being exact (chunks hold at most 4,096).
     pub fn new(capacity: usize) -> Self {
         assert!(capacity <= 1 << 16, "softmax scratch for {capacity} positions");
-        SoftmaxScratch { weights: SegmentWeights::new(capacity), capacity }
+        SoftmaxScratch { weights: SegmentWeights::new(capacity) }
     }
     /// Positions it has room for.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.weights.capacity()
     }
 }
 
@@ -60,7 +59,7 @@ pub fn softmax_head(
     out: &mut [i8],
 ) {
     let n = scores.len();
-    assert!(values.len() >= n && out.len() == HEAD_DIM && scratch.capacity >= n);
+    assert!(values.len() >= n && out.len() == HEAD_DIM && scratch.capacity() >= n);
     let mut acc = [0i64; HEAD_DIM];
     let mut s: u64 = if sink.is_some() { 65535 } else { 0 };
     let mut run = sink;

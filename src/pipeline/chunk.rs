@@ -23,7 +23,6 @@ pub const PREFILL_ROWS: usize = 64;
 pub struct ChunkCoder<'m> {
     model: &'m Model,
     batch: BatchForward,
-    split: bool,
     logits: Vec<i32>,
     cum: Vec<u32>,
     /// The coding interval of each row of a prefill block, or why it has none.
@@ -41,7 +40,6 @@ impl<'m> ChunkCoder<'m> {
     /// [`BatchForward::split_rows`]); for few, long chunks.
     pub fn split_rows(mut self, split: bool) -> Self {
         self.batch = self.batch.split_rows(split);
-        self.split = split;
         self
     }
 
@@ -51,7 +49,6 @@ impl<'m> ChunkCoder<'m> {
         ChunkCoder {
             model,
             batch: BatchForward::new(model, kernel, PREFILL_ROWS, capacity, 1),
-            split: false,
             logits: vec![0; PREFILL_ROWS * v],
             cum: vec![0; v],
             intervals: (0..PREFILL_ROWS).map(|_| Ok((0, 0))).collect(),
@@ -60,10 +57,8 @@ impl<'m> ChunkCoder<'m> {
 
     /// The cumulative frequency table of the logits of batch row `row`.
     fn table(&mut self, row: usize) -> Result<&[u32], ChunkFailure> {
-        let m = self.model;
-        let v = m.config().vocab_size;
-        build_cumfreqs_wide(&self.logits[row * v..(row + 1) * v], m.coef_q24(), m.target_total(), &m.packed().exp2_wide, &mut self.cum)
-            .map_err(ChunkFailure::FreqTable)?;
+        let v = self.model.config().vocab_size;
+        cum_table(self.model, &self.logits[row * v..(row + 1) * v], &mut self.cum)?;
         Ok(&self.cum)
     }
 
@@ -89,7 +84,7 @@ impl<'m> ChunkCoder<'m> {
         let v = m.config().vocab_size;
         let logits = &self.logits;
         let out = &mut self.intervals[..block.len()];
-        if self.split {
+        if self.batch.splits_rows() {
             use rayon::prelude::*;
             thread_local! {
                 static FREQ: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -214,8 +209,7 @@ impl<'m> LockstepDecoder<'m> {
             }
             self.batch.forward(m, &rows, &mut self.logits).map_err(|e| (rows[0].0, i, ChunkFailure::Step(e)))?;
             for (r, &(s, _)) in rows.iter().enumerate() {
-                build_cumfreqs_wide(&self.logits[r * v..(r + 1) * v], m.coef_q24(), m.target_total(), &m.packed().exp2_wide, &mut self.cum)
-                    .map_err(|e| (s, i, ChunkFailure::FreqTable(e)))?;
+                cum_table(m, &self.logits[r * v..(r + 1) * v], &mut self.cum).map_err(|e| (s, i, e))?;
                 let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
                 encoders[s].encode(&self.cum, sym).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
                 out[s].push(sym as u32);
@@ -228,6 +222,12 @@ impl<'m> LockstepDecoder<'m> {
         }
         Ok(out)
     }
+}
+
+/// The model's cumulative frequency table (spec §6) of one row of logits.
+fn cum_table(model: &Model, logits: &[i32], cum: &mut [u32]) -> Result<(), ChunkFailure> {
+    build_cumfreqs_wide(logits, model.coef_q24(), model.target_total(), &model.packed().exp2_wide, cum)
+        .map_err(ChunkFailure::FreqTable)
 }
 
 /// The decoder's redundancy check: re-encoding the decoded symbols with the

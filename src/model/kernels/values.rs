@@ -96,6 +96,11 @@ impl SegmentWeights {
         SegmentWeights { w: vec![0; capacity], lo: vec![0; n], hi: vec![0; n], t0: 0, len: 0 }
     }
 
+    /// Positions a run may cover.
+    pub fn capacity(&self) -> usize {
+        self.w.len()
+    }
+
     /// Starts the run `t0..t0 + len` and returns `(w, lo, hi)`, each of
     /// `len` entries, for the caller to fill with the weights (every weight
     /// <= 65535) and their two bytes. The plane bytes of the run's first and
