@@ -1,7 +1,9 @@
 //! The frequency table of spec §6: integer softmax of the logits, scaled to
 //! the total T, as inclusive cumulative frequencies for the coder (§7).
 
-use crate::model::kernels::elementwise::{exp_narrow, multiversion, round_small_f64, ExpNarrow};
+use crate::model::kernels::elementwise::{multiversion, round_small_f64, ExpNarrow};
+use crate::model::kernels::exps::{exps_sub, Exp2Lut};
+use crate::model::Kernel;
 use crate::numerics::{argmax, exp_q16};
 
 /// Why a frequency table cannot be built.
@@ -93,9 +95,9 @@ pub fn build_cumfreqs_reference(
 }
 
 /// Builds the inclusive cumulative table `cum` (spec §6) from `logits`; the
-/// same integers as [`build_cumfreqs_reference`] (tested against it). The
-/// fast paths take the exp2 table widened to u32 ([`build_cumfreqs_wide`]);
-/// this form widens `exp2` first.
+/// same integers as [`build_cumfreqs_reference`] (tested against it), with
+/// the process's kernel ([`Kernel::current`]). The fast paths call
+/// [`build_cumfreqs_with`] with their kernel and the model's prepared table.
 pub fn build_cumfreqs(
     logits: &[i32],
     coef_q24: u32,
@@ -103,19 +105,20 @@ pub fn build_cumfreqs(
     exp2: &[u16; 256],
     cum: &mut [u32],
 ) -> Result<(), FreqTableError> {
-    build_cumfreqs_wide(logits, coef_q24, total, &exp2.map(u32::from), cum)
+    build_cumfreqs_with(Kernel::current(), logits, coef_q24, total, &Exp2Lut::new(exp2), cum)
 }
 
-/// [`build_cumfreqs`] over the exp2 table widened to u32
-/// ([`PackedModel::exp2_wide`](crate::model::PackedModel)).
-pub fn build_cumfreqs_wide(
+/// [`build_cumfreqs`] with the exps of `kernel` ([`exps_sub`]) over a
+/// prepared table ([`PackedModel::exp2`](crate::model::PackedModel)).
+pub fn build_cumfreqs_with(
+    kernel: Kernel,
     logits: &[i32],
     coef_q24: u32,
     total: u32,
-    exp2: &[u32; 256],
+    exp2: &Exp2Lut,
     cum: &mut [u32],
 ) -> Result<(), FreqTableError> {
-    build_freqs(logits, coef_q24, total, exp2, cum)?;
+    build_freqs(kernel, logits, coef_q24, total, exp2, cum)?;
     let mut run: u32 = 0;
     for c in cum.iter_mut() {
         run = run.wrapping_add(*c); // prefix sums of Σf = T: no wrap
@@ -128,18 +131,19 @@ pub fn build_cumfreqs_wide(
 /// `Σ f = T`), before the prefix sums; returns the argmax. The per-entry
 /// work is in branch-free, vectorisable loops:
 ///
-/// * `e_j = exp(ℓ_j − M)` in 32-bit lanes ([`ExpNarrow`]) when `coef_q24`
-///   allows it (the published models' does), else as in [`exp_q16`]
-///   (`n·coef < 2^63`, `base·E < 2^33`);
+/// * `e_j = exp(ℓ_j − M)` in 32-bit lanes ([`ExpNarrow`], [`exps_sub`] with
+///   `kernel`) when `coef_q24` allows it (the published models' does), else
+///   as in [`exp_q16`] (`n·coef < 2^63`, `base·E < 2^33`);
 /// * `⌊e_j·R / Σe⌋` through f64: `e_j·R < 2^48` and `Σe < 2^37` are exact
 ///   f64 values, the correctly rounded quotient is within one of the floor,
 ///   and the exact integer remainder corrects it (so no 64-bit division).
 ///   When `V > 2^21` the reference runs.
 pub fn build_freqs(
+    kernel: Kernel,
     logits: &[i32],
     coef_q24: u32,
     total: u32,
-    exp2: &[u32; 256],
+    exp2: &Exp2Lut,
     freq: &mut [u32],
 ) -> Result<usize, FreqTableError> {
     let v = logits.len();
@@ -147,19 +151,21 @@ pub fn build_freqs(
     validate_sizes(v, total, freq)?;
     // Σe <= V·65535 < 2^37 (V <= 2^20 by the loader; 2^21 checked here).
     if v > 1 << 21 {
-        let exp2_narrow = exp2.map(|e| e as u16);
-        build_cumfreqs_reference(logits, coef_q24, total, &exp2_narrow, freq)?;
+        build_cumfreqs_reference(logits, coef_q24, total, &exp2.narrow, freq)?;
         for j in (1..v).rev() {
             freq[j] -= freq[j - 1];
         }
         return Ok(a);
     }
     let m = logits[a];
-    let mut sum_e = 0u64;
-    match ExpNarrow::new(coef_q24) {
-        Some(p) => exps_narrow(logits, m, &p, exp2, freq, &mut sum_e),
-        None => exps(logits, m, coef_q24, exp2, freq, &mut sum_e),
-    }
+    let sum_e = match ExpNarrow::new(coef_q24) {
+        Some(p) => exps_sub(kernel, logits, m, &p, exp2, freq),
+        None => {
+            let mut sum_e = 0u64;
+            exps(logits, m, coef_q24, &exp2.wide, freq, &mut sum_e);
+            sum_e
+        }
+    };
     let r = u64::from(total) - v as u64;
     let mut sum_f = 0u64;
     scaled_freqs(freq, r as u32, sum_e, &mut sum_f);
@@ -193,19 +199,6 @@ multiversion! {
     /// `out = max(out, max x)`.
     pub fn max_i32(x: &[i32], out: &mut i32) {
         *out = x.iter().fold(*out, |m, &v| m.max(v));
-    }
-}
-
-multiversion! {
-    /// `out_j = exp(ℓ_j − M; coef)` in 32-bit lanes ([`exp_narrow`]) and `sum = Σ out`.
-    pub fn exps_narrow(logits: &[i32], m: i32, p: &ExpNarrow, exp2: &[u32; 256], out: &mut [u32], sum: &mut u64) {
-        let mut s = 0u64;
-        for (o, &l) in out.iter_mut().zip(logits) {
-            let e = exp_narrow(l.wrapping_sub(m), p, exp2);
-            *o = e;
-            s = s.wrapping_add(u64::from(e));
-        }
-        *sum = s;
     }
 }
 

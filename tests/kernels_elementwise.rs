@@ -9,6 +9,7 @@ use czip::model::kernels::values::{weighted_sum, weighted_sum_scalar, PackedValu
 use czip::model::Kernel;
 use czip::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 use czip::model::kernels::elementwise as fast;
+use czip::model::kernels::exps::{exps_sub, segment_weights, Exp2Lut};
 use czip::model::{layers, Requant};
 use czip::numerics::{exp_q16, ATTN_COEF_Q24};
 use czip::tables::exp2_table;
@@ -182,6 +183,77 @@ fn exp_matches() {
     assert!(fast::ExpNarrow::new(37_819).is_some() && fast::ExpNarrow::new(0).is_none());
 }
 
+/// The slice exps of every kernel (the AVX-512 register lookup included)
+/// against the per-element [`fast::exp_narrow`], over every argument from
+/// −3,000,000 to 10 and the edges, at every slice length up to 40 (every
+/// tail of a 16-lane vector) and every start offset mod 16.
+#[test]
+fn slice_exps_match_the_element_exp() {
+    let e = exp2_table();
+    let lut = Exp2Lut::new(&e);
+    let mut rng = Rng(11);
+    let all: Vec<i32> = (-3_000_000..=10).chain(edge_i32()).collect();
+    let p = fast::ExpNarrow::new(37_819).expect("the published softmax coefficient");
+    let others: Vec<fast::ExpNarrow> = [17_500u32, 100_000, 1 << 20, u32::MAX].iter().filter_map(|&c| fast::ExpNarrow::new(c)).collect();
+    assert_eq!(others.len(), 4);
+    for kernel in available_kernels() {
+        let params = [(&fast::ExpNarrow::ATTN, 0), (&p, 0), (&p, 12_345), (&p, i32::MIN), (&p, i32::MAX)];
+        for (coef_p, m) in params.into_iter().chain(others.iter().map(|o| (o, -77))) {
+            let mut out = vec![0u32; all.len()];
+            let sum = exps_sub(kernel, &all, m, coef_p, &lut, &mut out);
+            let want: Vec<u32> = all.iter().map(|&x| fast::exp_narrow(x.wrapping_sub(m), coef_p, &lut.wide)).collect();
+            assert_eq!(out, want, "{kernel:?} m {m}");
+            assert_eq!(sum, want.iter().map(|&x| u64::from(x)).sum::<u64>(), "{kernel:?} m {m}");
+        }
+        for len in 0..=40 {
+            for off in 0..16 {
+                let x: Vec<i32> = (0..off + len).map(|_| (rng.i32() >> (rng.next() % 32)).min(0)).collect();
+                let x = &x[off..];
+                let m = rng.i32() % 1000;
+                let mut out = vec![7u32; len];
+                let sum = exps_sub(kernel, x, m, &p, &lut, &mut out);
+                let want: Vec<u32> = x.iter().map(|&v| fast::exp_narrow(v.wrapping_sub(m), &p, &lut.wide)).collect();
+                assert_eq!((out, sum), (want.clone(), want.iter().map(|&v| u64::from(v)).sum()), "{kernel:?} len {len}");
+            }
+        }
+    }
+}
+
+/// Segment weights of every kernel against [`fast::exp_narrow`] with the
+/// attention coefficient: bytes, u32 weights (kernels that write them) and
+/// sum, for every length up to 70, and untouched bytes past the run.
+#[test]
+fn segment_weights_match_the_element_exp() {
+    let e = exp2_table();
+    let lut = Exp2Lut::new(&e);
+    let mut rng = Rng(12);
+    for kernel in available_kernels() {
+        for round in 0..400 {
+            let len = round % 71;
+            let m = [0, 100, i32::MAX, i32::MIN + 5, rng.i32()][round % 5];
+            let sc: Vec<i32> = (0..len)
+                .map(|i| match round % 4 {
+                    0 => m,
+                    1 => m.wrapping_sub(i as i32 * 37),
+                    2 => i32::MIN,
+                    _ => m.wrapping_sub((rng.next() >> (rng.next() % 60)) as i32 & i32::MAX),
+                })
+                .map(|s| s.min(m))
+                .collect();
+            let (mut w, mut lo, mut hi) = (vec![0u32; len], vec![0xa5u8; len + 3], vec![0x5au8; len + 3]);
+            let sum = segment_weights(kernel, &sc, m, &lut, &mut w, &mut lo[..len], &mut hi[..len]);
+            let want: Vec<u32> = sc.iter().map(|&s| fast::exp_narrow(s.wrapping_sub(m), &fast::ExpNarrow::ATTN, &lut.wide)).collect();
+            assert_eq!(sum, want.iter().sum::<u32>(), "{kernel:?} round {round}");
+            let bytes: Vec<(u8, u8)> = want.iter().map(|&x| (x as u8, (x >> 8) as u8)).collect();
+            assert_eq!(lo[..len].iter().zip(&hi[..len]).map(|(&l, &h)| (l, h)).collect::<Vec<_>>(), bytes, "{kernel:?} round {round}");
+            assert_eq!((&lo[len..], &hi[len..]), (&[0xa5u8; 3][..], &[0x5au8; 3][..]), "{kernel:?} round {round}: past the run");
+            if kernel != Kernel::Avx512 {
+                assert_eq!(w, want, "{kernel:?} round {round}");
+            }
+        }
+    }
+}
+
 fn reference_head(scores: &[i32], sink: Option<i32>, values: &[i8], e: &[u16; 256]) -> [i8; 64] {
     let mut sm = OnlineSoftmax::new();
     if let Some(s) = sink {
@@ -215,7 +287,7 @@ fn segment_softmax_matches_the_online_softmax() {
         values.chunks_exact(64).for_each(|r| packed.push(r));
         for kernel in available_kernels() {
             let mut got = [0i8; 64];
-            softmax_head(kernel, &scores, sink, &packed, &e.map(u32::from), &mut scratch, &mut got);
+            softmax_head(kernel, &scores, sink, &packed, &Exp2Lut::new(&e), &mut scratch, &mut got);
             assert_eq!(got, want, "{kernel:?} round {round} n {n}");
         }
     }
@@ -324,10 +396,12 @@ fn fast_frequency_table_matches() {
             build_cumfreqs(&logits, coef, total, &e, &mut b).unwrap();
             assert_eq!(a, b, "round {round} coef {coef} total {total}");
             // The frequencies and the intervals the encoder takes from them.
-            let mut f = vec![0u32; v];
-            build_freqs(&logits, coef, total, &e.map(u32::from), &mut f).unwrap();
-            for j in [0, v / 2, v - 1, (rng.next() as usize) % v] {
-                assert_eq!(symbol_interval(&f, j), (if j == 0 { 0 } else { a[j - 1] }, a[j]), "round {round} j {j}");
+            for kernel in available_kernels() {
+                let mut f = vec![0u32; v];
+                build_freqs(kernel, &logits, coef, total, &Exp2Lut::new(&e), &mut f).unwrap();
+                for j in [0, v / 2, v - 1, (rng.next() as usize) % v] {
+                    assert_eq!(symbol_interval(&f, j), (if j == 0 { 0 } else { a[j - 1] }, a[j]), "{kernel:?} round {round} j {j}");
+                }
             }
         }
     }

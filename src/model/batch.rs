@@ -323,7 +323,7 @@ fn attend_rows(
         }
         let softmax = sc.softmax.as_mut().expect("set just above");
         let w = model.layer(li);
-        let exp2 = &model.packed().exp2_wide;
+        let exp2 = &model.packed().exp2;
         let mut r = 0;
         while r < n {
             let s = rows[r].0;

@@ -9,8 +9,8 @@
 //! every position's weight is `exp(score_t − m)` with the same m, and
 //! nothing but exact integer additions `S += w_t`, `acc_i += w_t·v_t[i]`
 //! happen; integer addition is associative, so each run of positions between
-//! new maxima (a *segment*) is weighted and summed at once (vectorised, the
-//! value sum by [`weighted_sum`]) and added to `S`/`acc` before the next
+//! new maxima (a *segment*) is weighted and summed at once (vectorised: the
+//! weights by [`segment_weights`], the value sum by [`weighted_sum`]) and added to `S`/`acc` before the next
 //! rescale. The rescales therefore see exactly the reference's `S` and
 //! `acc`, in the same order, and are the reference's code.
 //!
@@ -21,6 +21,7 @@
 //! segment sums are exact (see [`weighted_sum`]).
 
 use super::kernels::elementwise::{exp_narrow, multiversion, ExpNarrow};
+use super::kernels::exps::{segment_weights, Exp2Lut};
 use super::kernels::values::{weighted_sum, PackedValues, SegmentWeights};
 use super::kernels::Kernel;
 use super::HEAD_DIM;
@@ -48,13 +49,13 @@ impl SoftmaxScratch {
 /// `scores` (already the spec's `score`, in position order), with optional
 /// sink score, over the cached values of those positions. Writes
 /// `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`. `exp2` is
-/// the model's `lut.exp2` widened to u32 ([`PackedModel::exp2_wide`](super::PackedModel)).
+/// the model's `lut.exp2` ([`PackedModel::exp2`](super::PackedModel)).
 pub fn softmax_head(
     kernel: Kernel,
     scores: &[i32],
     sink: Option<i32>,
     values: &PackedValues,
-    exp2: &[u32; 256],
+    exp2: &Exp2Lut,
     scratch: &mut SoftmaxScratch,
     out: &mut [i8],
 ) {
@@ -70,7 +71,7 @@ pub fn softmax_head(
         let m = match run {
             Some(m) if sc <= m => m,
             Some(pm) => {
-                let f = u64::from(exp_narrow(pm.wrapping_sub(sc), &ExpNarrow::ATTN, exp2));
+                let f = u64::from(exp_narrow(pm.wrapping_sub(sc), &ExpNarrow::ATTN, &exp2.wide));
                 s = (s * f + 32768) >> 16;
                 rescale(&mut acc, f as i64);
                 sc
@@ -80,9 +81,7 @@ pub fn softmax_head(
         run = Some(m);
         let end = next_above(scores, t + 1, m);
         let (w, lo, hi) = scratch.weights.start(t, end - t);
-        let mut sum = 0;
-        segment_weights(&scores[t..end], m, exp2, w, lo, hi, &mut sum);
-        s += u64::from(sum);
+        s += u64::from(segment_weights(kernel, &scores[t..end], m, exp2, w, lo, hi));
         weighted_sum(kernel, values, &scratch.weights, &mut acc);
         t = end;
     }
@@ -100,56 +99,6 @@ fn next_above(scores: &[i32], from: usize, m: i32) -> usize {
         i += BLOCK;
     }
     scores[i..].iter().position(|&x| x > m).map_or(scores.len(), |p| i + p)
-}
-
-multiversion! {
-    /// `w[t] = exp(sc[t] − m; ATTN_COEF_Q24)` (wrapping i32 difference, as
-    /// the reference forms it; `sc[t] <= m`, so the argument is <= 0), its
-    /// two bytes, and `sum = Σ w` (at most 65536·65535 < 2^32: exact in u32).
-    /// Sixteen positions at a time; the last partial group is padded with
-    /// `m` (weight 65535), computed whole, and only its real part kept.
-    pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], lo: &mut [u8], hi: &mut [u8], sum: &mut u32) {
-        let n = sc.len();
-        let full = n - n % 16;
-        // Per-lane partial sums, added up once at the end.
-        let mut lanes = [0u32; 16];
-        for (((sc, w), lo), hi) in sc.chunks_exact(16).zip(w.chunks_exact_mut(16)).zip(lo.chunks_exact_mut(16)).zip(hi.chunks_exact_mut(16)) {
-            weights16(sc.try_into().expect("16"), m, exp2, w.try_into().expect("16"), lo.try_into().expect("16"), hi.try_into().expect("16"), &mut lanes, 16);
-        }
-        let rest = n - full;
-        if rest > 0 {
-            let mut pad = [m; 16];
-            pad[..rest].copy_from_slice(&sc[full..]);
-            let (mut pw, mut pl, mut ph) = ([0u32; 16], [0u8; 16], [0u8; 16]);
-            weights16(&pad, m, exp2, &mut pw, &mut pl, &mut ph, &mut lanes, rest);
-            w[full..n].copy_from_slice(&pw[..rest]);
-            lo[full..n].copy_from_slice(&pl[..rest]);
-            hi[full..n].copy_from_slice(&ph[..rest]);
-        }
-        *sum = lanes.iter().fold(0u32, |a, &x| a.wrapping_add(x));
-    }
-}
-
-/// Sixteen weights of [`segment_weights`]; the first `keep` are added to `lanes`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn weights16(
-    sc: &[i32; 16],
-    m: i32,
-    exp2: &[u32; 256],
-    w: &mut [u32; 16],
-    lo: &mut [u8; 16],
-    hi: &mut [u8; 16],
-    lanes: &mut [u32; 16],
-    keep: usize,
-) {
-    for i in 0..16 {
-        let e = exp_narrow(sc[i].wrapping_sub(m), &ExpNarrow::ATTN, exp2);
-        w[i] = e;
-        lo[i] = e as u8;
-        hi[i] = (e >> 8) as u8;
-        lanes[i] = lanes[i].wrapping_add(if i < keep { e } else { 0 });
-    }
 }
 
 multiversion! {

@@ -4,6 +4,7 @@
 //! worker. About as large as the matrices themselves (≈ 1.9 MB for the
 //! published models); nothing is copied per chunk.
 
+use super::kernels::exps::Exp2Lut;
 use super::kernels::PackedRows;
 use super::Model;
 
@@ -23,8 +24,8 @@ pub struct PackedModel {
     pub layers: Vec<PackedLayer>,
     /// `head.weight`, [V, D].
     pub head: PackedRows,
-    /// `lut.exp2` widened to u32, so the vectorised exp can gather it.
-    pub exp2_wide: [u32; 256],
+    /// `lut.exp2` in the forms the vectorised exps read.
+    pub exp2: Exp2Lut,
 }
 
 impl PackedModel {
@@ -42,6 +43,6 @@ impl PackedModel {
                 }
             })
             .collect();
-        PackedModel { layers, head: PackedRows::from_matrix(model.head(), v, d), exp2_wide: model.exp2().map(u32::from) }
+        PackedModel { layers, head: PackedRows::from_matrix(model.head(), v, d), exp2: Exp2Lut::new(model.exp2()) }
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::coder::{Decoder, Encoder};
 use crate::error::ChunkFailure;
-use crate::freq_table::{build_cumfreqs_wide, build_freqs, symbol_interval};
+use crate::freq_table::{build_cumfreqs_with, build_freqs, symbol_interval};
 use crate::model::{BatchForward, Kernel};
 use crate::Model;
 
@@ -58,16 +58,16 @@ impl<'m> ChunkCoder<'m> {
     /// The cumulative frequency table of the logits of batch row `row`.
     fn table(&mut self, row: usize) -> Result<&[u32], ChunkFailure> {
         let v = self.model.config().vocab_size;
-        cum_table(self.model, &self.logits[row * v..(row + 1) * v], &mut self.cum)?;
+        cum_table(self.model, self.batch.kernel(), &self.logits[row * v..(row + 1) * v], &mut self.cum)?;
         Ok(&self.cum)
     }
 
     /// The coding interval of `token` in the frequency table of the logits
     /// `logits` (one row); only the token's interval is needed, so the
     /// prefix sums are skipped. `freq` is scratch of V entries.
-    fn interval(model: &Model, logits: &[i32], token: u32, freq: &mut [u32]) -> Result<(u32, u32), ChunkFailure> {
+    fn interval(model: &Model, kernel: Kernel, logits: &[i32], token: u32, freq: &mut [u32]) -> Result<(u32, u32), ChunkFailure> {
         let v = model.config().vocab_size;
-        build_freqs(logits, model.coef_q24(), model.target_total(), &model.packed().exp2_wide, freq)
+        build_freqs(kernel, logits, model.coef_q24(), model.target_total(), &model.packed().exp2, freq)
             .map_err(ChunkFailure::FreqTable)?;
         let t = token as usize;
         if t >= v {
@@ -81,6 +81,7 @@ impl<'m> ChunkCoder<'m> {
     /// they are computed in parallel (per-thread scratch), else in order.
     fn block_intervals(&mut self, block: &[u32]) {
         let m = self.model;
+        let kernel = self.batch.kernel();
         let v = m.config().vocab_size;
         let logits = &self.logits;
         let out = &mut self.intervals[..block.len()];
@@ -93,12 +94,12 @@ impl<'m> ChunkCoder<'m> {
                 FREQ.with(|f| {
                     let mut f = f.borrow_mut();
                     f.resize(v, 0);
-                    *iv = Self::interval(m, &logits[i * v..(i + 1) * v], block[i], &mut f);
+                    *iv = Self::interval(m, kernel, &logits[i * v..(i + 1) * v], block[i], &mut f);
                 })
             });
         } else {
             for (i, iv) in out.iter_mut().enumerate() {
-                *iv = Self::interval(m, &logits[i * v..(i + 1) * v], block[i], &mut self.cum);
+                *iv = Self::interval(m, kernel, &logits[i * v..(i + 1) * v], block[i], &mut self.cum);
             }
         }
     }
@@ -209,7 +210,7 @@ impl<'m> LockstepDecoder<'m> {
             }
             self.batch.forward(m, &rows, &mut self.logits).map_err(|e| (rows[0].0, i, ChunkFailure::Step(e)))?;
             for (r, &(s, _)) in rows.iter().enumerate() {
-                cum_table(m, &self.logits[r * v..(r + 1) * v], &mut self.cum).map_err(|e| (s, i, e))?;
+                cum_table(m, self.batch.kernel(), &self.logits[r * v..(r + 1) * v], &mut self.cum).map_err(|e| (s, i, e))?;
                 let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
                 encoders[s].encode(&self.cum, sym).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
                 out[s].push(sym as u32);
@@ -225,8 +226,8 @@ impl<'m> LockstepDecoder<'m> {
 }
 
 /// The model's cumulative frequency table (spec §6) of one row of logits.
-fn cum_table(model: &Model, logits: &[i32], cum: &mut [u32]) -> Result<(), ChunkFailure> {
-    build_cumfreqs_wide(logits, model.coef_q24(), model.target_total(), &model.packed().exp2_wide, cum)
+fn cum_table(model: &Model, kernel: Kernel, logits: &[i32], cum: &mut [u32]) -> Result<(), ChunkFailure> {
+    build_cumfreqs_with(kernel, logits, model.coef_q24(), model.target_total(), &model.packed().exp2, cum)
         .map_err(ChunkFailure::FreqTable)
 }
 

@@ -315,9 +315,9 @@ multiversion! {
 /// * `base·E = E·2^(16−ip)` for `ip <= 16`, and `E·2^16 + 32768 < 2^32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExpNarrow {
-    ch: u32,
-    cl: u32,
-    n_max: u32,
+    pub(crate) ch: u32,
+    pub(crate) cl: u32,
+    pub(crate) n_max: u32,
 }
 
 impl ExpNarrow {

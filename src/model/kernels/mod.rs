@@ -25,6 +25,7 @@ pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
 pub mod elementwise;
+pub mod exps;
 pub mod values;
 
 pub use packed::{PackedRows, BLOCK_ROWS, GROUP};
