@@ -18,30 +18,32 @@
 //! next one compares 16 scores at a time.
 //!
 //! Widths: those of `OnlineSoftmax` (`S < 2^29`, `|acc| < 2^36`); the
-//! segment sums are exact (see [`weighted_sum`]).
+//! segment sums are exact.
 
-use super::kernels::elementwise::{exp_narrow, multiversion, ExpNarrow};
+use super::kernels::elementwise::{exp_narrow, multiversion, rescale, round_small_f64, ExpNarrow};
 use super::kernels::exps::{segment_weights, Exp2Lut};
-use super::kernels::values::{weighted_sum, PackedValues, SegmentWeights};
+use super::kernels::values::{weighted_sum, PackedValues};
 use super::kernels::Kernel;
 use super::HEAD_DIM;
 use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32};
 
-/// Scratch of [`softmax_head`] for up to `capacity` positions.
+/// Scratch of the portable [`softmax_head`] for up to `capacity` positions
+/// (the weights of one segment).
 pub struct SoftmaxScratch {
-    weights: SegmentWeights,
+    weights: Vec<u32>,
 }
 
 impl SoftmaxScratch {
     /// Panics above 65,536 positions, where the u32 weight sum and the
-    /// kernels' i32 planes would stop being exact (chunks hold at most 4,096).
+    /// AVX-512 kernel's i32 planes would stop being exact (chunks hold at
+    /// most 4,096).
     pub fn new(capacity: usize) -> Self {
         assert!(capacity <= 1 << 16, "softmax scratch for {capacity} positions");
-        SoftmaxScratch { weights: SegmentWeights::new(capacity) }
+        SoftmaxScratch { weights: vec![0; capacity] }
     }
     /// Positions it has room for.
     pub fn capacity(&self) -> usize {
-        self.weights.capacity()
+        self.weights.len()
     }
 }
 
@@ -50,6 +52,10 @@ impl SoftmaxScratch {
 /// sink score, over the cached values of those positions. Writes
 /// `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`. `exp2` is
 /// the model's `lut.exp2` ([`PackedModel::exp2`](super::PackedModel)).
+///
+/// With [`Kernel::Avx512`] the segments are weighted and summed in one
+/// fused pass ([`attention_avx512`](super::kernels::attention_avx512));
+/// other kernels take the portable loop below.
 pub fn softmax_head(
     kernel: Kernel,
     scores: &[i32],
@@ -62,6 +68,15 @@ pub fn softmax_head(
     let n = scores.len();
     assert!(values.len() >= n && out.len() == HEAD_DIM && scratch.capacity() >= n);
     let mut acc = [0i64; HEAD_DIM];
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx512 && n > 0 {
+        assert!(kernel.is_available(), "AVX-512 VNNI not available");
+        // SAFETY: the CPU has AVX-512 F/BW/VNNI (asserted); 1 <= n <=
+        // values.len() and n <= capacity <= 65536 (asserted).
+        let s = unsafe { super::kernels::attention_avx512::softmax_head(scores, sink, values, exp2, &mut acc) };
+        return outputs(&acc, s.max(1), out);
+    }
+    let _ = kernel;
     let mut s: u64 = if sink.is_some() { 65535 } else { 0 };
     let mut run = sink;
     let mut t = 0;
@@ -80,9 +95,11 @@ pub fn softmax_head(
         };
         run = Some(m);
         let end = next_above(scores, t + 1, m);
-        let (w, lo, hi) = scratch.weights.start(t, end - t);
-        s += u64::from(segment_weights(kernel, &scores[t..end], m, exp2, w, lo, hi));
-        weighted_sum(kernel, values, &scratch.weights, &mut acc);
+        let w = &mut scratch.weights[..end - t];
+        let mut sum = 0;
+        segment_weights(&scores[t..end], m, &exp2.wide, w, &mut sum);
+        s += u64::from(sum);
+        weighted_sum(values, t, w, &mut acc);
         t = end;
     }
     outputs(&acc, s.max(1), out);
@@ -101,27 +118,15 @@ fn next_above(scores: &[i32], from: usize, m: i32) -> usize {
     scores[i..].iter().position(|&x| x > m).map_or(scores.len(), |p| i + p)
 }
 
-multiversion! {
-    /// The reference's rescale, `acc_i = ⌊(acc_i·f ± 32768) / 65536⌋` (add
-    /// half when `acc_i·f >= 0`, else subtract it; then an arithmetic shift).
-    /// Widths: `|acc_i·f| < 2^52` (see `OnlineSoftmax`), so the wrapping
-    /// operations are exact.
-    pub fn rescale(acc: &mut [i64; HEAD_DIM], f: i64) {
-        for a in acc.iter_mut() {
-            let p = a.wrapping_mul(f);
-            let half = if p >= 0 { 32768 } else { -32768 };
-            *a = p.wrapping_add(half) >> 16;
-        }
-    }
-}
-
 /// `out_i = clamp_i8(div_rne_tte_s64_to_s32(acc_i, d))` for `d >= 1`.
 ///
 /// The clamp makes every quotient of 128 or more the same output, so the
 /// magnitude is first clamped to `128·d` (`nc`); for `d < 2^45` that is below
-/// 2^52, and `nc`, `d` are exact f64 values. The correctly rounded f64
-/// quotient is then within one of `⌊nc/d⌋`; the exact integer remainder
-/// corrects it and decides the round-half-to-even, as in the reference.
+/// 2^52, and `nc`, `d` are exact f64 values. `nc · fl(1/d)` carries a
+/// relative error below 2^−51, an absolute one below 2^−44 (`nc/d <= 128`),
+/// so its nearest integer is within one of `⌊nc/d⌋`; the exact integer
+/// remainder corrects it and decides the round-half-to-even, as in the
+/// reference.
 /// Branch-free, so the loop is vectorised ([`outputs_bounded`]). Larger `d`
 /// (never reached: `S < 2^29`) takes the reference function.
 pub fn outputs(acc: &[i64; HEAD_DIM], d: u64, out: &mut [i8]) {
@@ -138,11 +143,11 @@ multiversion! {
     /// [`outputs`] for `1 <= d < 2^45`. Widths: `nc <= 128·d < 2^52`,
     /// `q <= 129`, `q·d < 2^53`, `|r| < 2d`: all exact in i64.
     pub fn outputs_bounded(acc: &[i64; HEAD_DIM], d: i64, out: &mut [i8]) {
-        let df = d as f64;
+        let inv = 1.0 / d as f64;
         let cap = (d as u64) << 7;
         for (o, &a) in out.iter_mut().zip(acc) {
             let nc = a.unsigned_abs().min(cap) as i64;
-            let q0 = (nc as f64 / df) as i64;
+            let q0 = round_small_f64(nc as f64 * inv);
             let r0 = nc.wrapping_sub(q0.wrapping_mul(d));
             // Floor correction: r0 in [−d, 2d).
             let (q1, r1) = if r0 < 0 { (q0.wrapping_sub(1), r0.wrapping_add(d)) } else { (q0, r0) };

@@ -359,3 +359,17 @@ pub fn exp_narrow(d: i32, p: &ExpNarrow, exp2: &[u32; 256]) -> u32 {
         v
     }
 }
+
+multiversion! {
+    /// The reference's rescale, `acc_i = ⌊(acc_i·f ± 32768) / 65536⌋` (add
+    /// half when `acc_i·f >= 0`, else subtract it; then an arithmetic shift).
+    /// Widths: `|acc_i·f| < 2^52` (see `OnlineSoftmax`), so the wrapping
+    /// operations are exact.
+    pub fn rescale(acc: &mut [i64; crate::model::HEAD_DIM], f: i64) {
+        for a in acc.iter_mut() {
+            let p = a.wrapping_mul(f);
+            let half = if p >= 0 { 32768 } else { -32768 };
+            *a = p.wrapping_add(half) >> 16;
+        }
+    }
+}

@@ -1,18 +1,20 @@
 //! The vectorised exps of the fast paths: spec §6 `exp(d; coef)` in the
 //! 32-bit form of [`ExpNarrow`], over whole slices — the attention's segment
-//! weights (§5) and the frequency table's `e_j` (§6).
+//! weights (§5, portable path) and the frequency table's `e_j` (§6).
 //!
 //! Two implementations give, element by element, exactly [`exp_narrow`]:
 //!
 //! * portable: a loop over [`exp_narrow`] compiled by [`multiversion`]; on
 //!   AVX2/AVX-512 the table read becomes a gather;
-//! * AVX-512 F/BW (run with [`Kernel::Avx512`]): the 256-entry table is kept
+//! * AVX-512 F/BW (run with [`Kernel::Avx512`]; [`exp16`](avx512::exp16) is
+//!   also the exp of the fused softmax): the 256-entry table is kept
 //!   as u16 in eight registers and read with four two-register word
 //!   permutes (`vpermt2w`, 64 entries each, index bits 0–5) and two blends
 //!   (bits 6 and 7) — a 16-lane gather costs several times more.
 //!
 //! The AVX-512 path is tested against [`exp_narrow`] over the whole argument
-//! range and every tail length (`tests/kernels_elementwise.rs`).
+//! range and every tail length (`tests/kernels_elementwise.rs`), and through
+//! the fused softmax against the online softmax.
 
 use super::elementwise::{exp_narrow, multiversion, ExpNarrow};
 use super::Kernel;
@@ -61,84 +63,53 @@ multiversion! {
     }
 }
 
-/// The weights of one attention segment (spec §5): `w_t = exp(sc_t − m;
-/// ATTN_COEF_Q24)` for a run of scores with every `sc_t <= m`, written as
-/// their two bytes `lo_t = w_t & 255`, `hi_t = w_t >> 8` and, except with
-/// [`Kernel::Avx512`] (whose weighted sum reads only the bytes), as u32 into
-/// `w`. Returns `Σ w_t` (at most 65536·65535 < 2^32 for the at most 65,536
-/// positions of a softmax scratch: exact in u32).
-pub fn segment_weights(kernel: Kernel, sc: &[i32], m: i32, lut: &Exp2Lut, w: &mut [u32], lo: &mut [u8], hi: &mut [u8]) -> u32 {
-    let n = sc.len();
-    assert!(w.len() == n && lo.len() == n && hi.len() == n && n <= 1 << 16);
-    #[cfg(target_arch = "x86_64")]
-    if kernel == Kernel::Avx512 {
-        assert!(kernel.is_available(), "AVX-512 not available");
-        // SAFETY: AVX-512 F/BW present (asserted); lengths equal (asserted).
-        return unsafe { avx512::segment_weights(sc, m, &ExpNarrow::ATTN, &lut.narrow, lo, hi) };
-    }
-    let _ = kernel;
-    let mut sum = 0;
-    segment_weights_portable(sc, m, &lut.wide, w, lo, hi, &mut sum);
-    sum
-}
-
 multiversion! {
-    /// The portable [`segment_weights`]: sixteen positions at a time; the
-    /// last partial group is padded with `m` (weight 65535), computed whole,
-    /// and only its real part kept.
-    pub fn segment_weights_portable(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], lo: &mut [u8], hi: &mut [u8], sum: &mut u32) {
+    /// The weights of one attention segment (spec §5) for the portable
+    /// softmax: `w_t = exp(sc_t − m; ATTN_COEF_Q24)` for a run of scores
+    /// with every `sc_t <= m` (`w.len() == sc.len()`), and `sum = Σ w_t`
+    /// (at most 65536·65535 < 2^32 for the at most 65,536 positions of a
+    /// softmax scratch: exact in u32). Sixteen positions at a time; the last
+    /// partial group is padded with `m`, computed whole, and only its real
+    /// part kept. (The AVX-512 softmax computes its weights in registers:
+    /// [`attention_avx512`](super::attention_avx512).)
+    pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], sum: &mut u32) {
         let n = sc.len();
         let full = n - n % 16;
         // Per-lane partial sums, added up once at the end.
         let mut lanes = [0u32; 16];
-        for (((sc, w), lo), hi) in sc.chunks_exact(16).zip(w.chunks_exact_mut(16)).zip(lo.chunks_exact_mut(16)).zip(hi.chunks_exact_mut(16)) {
-            weights16(sc.try_into().expect("16"), m, exp2, w.try_into().expect("16"), lo.try_into().expect("16"), hi.try_into().expect("16"), &mut lanes, 16);
+        for (sc, w) in sc.chunks_exact(16).zip(w.chunks_exact_mut(16)) {
+            weights16(sc.try_into().expect("16"), m, exp2, w.try_into().expect("16"), &mut lanes, 16);
         }
         let rest = n - full;
         if rest > 0 {
             let mut pad = [m; 16];
             pad[..rest].copy_from_slice(&sc[full..]);
-            let (mut pw, mut pl, mut ph) = ([0u32; 16], [0u8; 16], [0u8; 16]);
-            weights16(&pad, m, exp2, &mut pw, &mut pl, &mut ph, &mut lanes, rest);
+            let mut pw = [0u32; 16];
+            weights16(&pad, m, exp2, &mut pw, &mut lanes, rest);
             w[full..n].copy_from_slice(&pw[..rest]);
-            lo[full..n].copy_from_slice(&pl[..rest]);
-            hi[full..n].copy_from_slice(&ph[..rest]);
         }
         *sum = lanes.iter().fold(0u32, |a, &x| a.wrapping_add(x));
     }
 }
 
-/// Sixteen weights of [`segment_weights_portable`]; the first `keep` are
-/// added to `lanes`.
+/// Sixteen weights of [`segment_weights`]; the first `keep` are added to `lanes`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn weights16(
-    sc: &[i32; 16],
-    m: i32,
-    exp2: &[u32; 256],
-    w: &mut [u32; 16],
-    lo: &mut [u8; 16],
-    hi: &mut [u8; 16],
-    lanes: &mut [u32; 16],
-    keep: usize,
-) {
+fn weights16(sc: &[i32; 16], m: i32, exp2: &[u32; 256], w: &mut [u32; 16], lanes: &mut [u32; 16], keep: usize) {
     for i in 0..16 {
         let e = exp_narrow(sc[i].wrapping_sub(m), &ExpNarrow::ATTN, exp2);
         w[i] = e;
-        lo[i] = e as u8;
-        hi[i] = (e >> 8) as u8;
         lanes[i] = lanes[i].wrapping_add(if i < keep { e } else { 0 });
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
     use super::ExpNarrow;
 
     /// The constants of [`exp16`], broadcast once per call.
-    struct Consts {
+    pub(crate) struct Consts {
         table: [__m512i; 8],
         n_max: __m512i,
         ch: __m512i,
@@ -148,7 +119,7 @@ mod avx512 {
     impl Consts {
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw")]
-        unsafe fn new(p: &ExpNarrow, exp2: &[u16; 256]) -> Consts {
+        pub(crate) unsafe fn new(p: &ExpNarrow, exp2: &[u16; 256]) -> Consts {
             let mut table = [_mm512_setzero_si512(); 8];
             for (j, t) in table.iter_mut().enumerate() {
                 // SAFETY: entries 32j..32j+32 of a 256-entry table.
@@ -168,7 +139,7 @@ mod avx512 {
     /// 65535 where `d >= 0`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
-    unsafe fn exp16(d: __m512i, c: &Consts) -> __m512i {
+    pub(crate) unsafe fn exp16(d: __m512i, c: &Consts) -> __m512i {
         let b = |v: u32| _mm512_set1_epi32(v as i32);
         let n = _mm512_min_epu32(_mm512_abs_epi32(d), c.n_max);
         let low = _mm512_srli_epi32::<8>(_mm512_add_epi32(_mm512_mullo_epi32(n, c.cl), b(1 << 23)));
@@ -193,7 +164,7 @@ mod avx512 {
 
     /// The mask of the first `min(n, 16)` lanes.
     #[inline(always)]
-    fn head_mask(n: usize) -> __mmask16 {
+    pub(crate) fn head_mask(n: usize) -> __mmask16 {
         if n >= 16 {
             0xffff
         } else {
@@ -223,29 +194,5 @@ mod avx512 {
             i += 16;
         }
         _mm512_reduce_add_epi64(_mm512_add_epi64(s0, s1)) as u64
-    }
-
-    /// See [`super::segment_weights`] (the byte planes only).
-    ///
-    /// # Safety
-    /// AVX-512 F/BW; `lo.len() == hi.len() == sc.len() <= 65536`.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    pub unsafe fn segment_weights(sc: &[i32], m: i32, p: &ExpNarrow, exp2: &[u16; 256], lo: &mut [u8], hi: &mut [u8]) -> u32 {
-        let c = Consts::new(p, exp2);
-        let mv = _mm512_set1_epi32(m);
-        // u32 lanes: the whole sum is below 2^32 (see the caller).
-        let mut s = _mm512_setzero_si512();
-        let mut i = 0;
-        while i < sc.len() {
-            let k = head_mask(sc.len() - i);
-            // SAFETY: the masked lanes stay inside sc, lo and hi.
-            let v = _mm512_maskz_loadu_epi32(k, sc.as_ptr().add(i).cast());
-            let e = _mm512_maskz_mov_epi32(k, exp16(_mm512_sub_epi32(v, mv), &c));
-            s = _mm512_add_epi32(s, e);
-            _mm512_mask_cvtepi32_storeu_epi8(lo.as_mut_ptr().add(i).cast(), k, e);
-            _mm512_mask_cvtepi32_storeu_epi8(hi.as_mut_ptr().add(i).cast(), k, _mm512_srli_epi32::<8>(e));
-            i += 16;
-        }
-        _mm512_reduce_add_epi32(s) as u32
     }
 }

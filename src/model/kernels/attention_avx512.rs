@@ -1,0 +1,144 @@
+//! One head's attention softmax and weighted value sum (spec §5) in a single
+//! AVX-512 VNNI pass over the positions: the fast form of
+//! [`softmax_head`](crate::model::batch_attention::softmax_head), same
+//! integers (tested against the online softmax, `tests/kernels_elementwise.rs`).
+//!
+//! The segment form (see `batch_attention`): between two *new maxima* every
+//! weight is `exp(score_t − m)` with the same running maximum m, and only
+//! exact additions happen, so a segment is summed in any order; at a new
+//! maximum `S` and `acc` are rescaled in the reference's order. Here the
+//! scores are read 16 at a time (block `16j..16j+16`); in each block the
+//! lanes above m are found with one compare, the lanes before the first of
+//! them belong to the current segment, and at that lane the segment is
+//! flushed and rescaled and a new one starts (within the same block).
+//!
+//! Per block, for the segment's lanes: the 16 weights by [`exp16`] (masked
+//! to zero outside the segment), summed into u32 lanes for `S`; their low
+//! and high bytes (`w = 256·hi + lo`) are narrowed to 16 bytes each, and for
+//! each group of 4 positions that has a segment lane, its 4 weight bytes are
+//! broadcast and multiplied into the value group (`vpdpbusd`: four u8×i8
+//! products per i32 lane) — 4 accumulators per byte plane, one per 16
+//! dimensions. A flush adds `256·hi + lo` to `acc` in i64.
+//!
+//! Widths: a plane lane gains at most `4·255·128 < 2^17` per group, so it is
+//! exact for segments under 2^14 groups (65,536 positions, asserted); a
+//! segment's weight sum is below `65536·65535 < 2^32` (u32 lanes, wrapping
+//! adds that never wrap); `S` and `acc` as in `OnlineSoftmax`.
+
+use std::arch::x86_64::*;
+
+use super::elementwise::{exp_narrow, rescale, ExpNarrow};
+use super::exps::avx512::{exp16, head_mask, Consts};
+use super::exps::Exp2Lut;
+use super::values::PackedValues;
+use crate::model::HEAD_DIM;
+
+/// The planes of the current segment and its weight sum.
+struct Segment {
+    lo: [__m512i; 4],
+    hi: [__m512i; 4],
+    sum: __m512i,
+}
+
+/// `(S, acc)` of the online softmax of one head over positions
+/// `0..scores.len()` (sink score `sink`, if any), with `acc` written to
+/// `acc`; the caller forms the outputs.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI. Panics unless `1 <= scores.len() <= values.len()`
+/// and `scores.len() <= 65536`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedValues, exp2: &Exp2Lut, acc: &mut [i64; HEAD_DIM]) -> u64 {
+    let n = scores.len();
+    assert!(n >= 1 && n <= values.len() && n <= 1 << 16);
+    let c = Consts::new(&ExpNarrow::ATTN, &exp2.narrow);
+    let v_bytes = values.bytes();
+    *acc = [0; HEAD_DIM];
+    let (mut s, mut m) = match sink {
+        Some(k) => (65535u64, k),
+        None => (0, scores[0]),
+    };
+    let mut seg = Segment { lo: [_mm512_setzero_si512(); 4], hi: [_mm512_setzero_si512(); 4], sum: _mm512_setzero_si512() };
+    let mut blk = 0;
+    while blk < n {
+        let valid = head_mask(n - blk);
+        // SAFETY: the valid lanes are positions blk..min(blk + 16, n) of scores.
+        let v = _mm512_maskz_loadu_epi32(valid, scores.as_ptr().add(blk).cast());
+        // Lanes of this block not yet weighted.
+        let mut todo = valid;
+        loop {
+            let above = _mm512_mask_cmpgt_epi32_mask(todo, v, _mm512_set1_epi32(m));
+            // The lanes before the first new maximum (all of `todo` if none).
+            let lanes = if above == 0 { todo } else { todo & ((above & above.wrapping_neg()) - 1) };
+            if lanes != 0 {
+                accumulate(&mut seg, lanes, v, m, &c, v_bytes, blk);
+            }
+            if above == 0 {
+                break;
+            }
+            // A new maximum at lane j: close the segment, rescale, go on from j.
+            let j = above.trailing_zeros() as usize;
+            flush(&mut seg, acc, &mut s);
+            let sc = scores[blk + j];
+            let f = u64::from(exp_narrow(m.wrapping_sub(sc), &ExpNarrow::ATTN, &exp2.wide));
+            s = (s * f + 32768) >> 16;
+            rescale(acc, f as i64);
+            m = sc;
+            todo &= !((1u16 << j) - 1);
+        }
+        blk += 16;
+    }
+    flush(&mut seg, acc, &mut s);
+    s
+}
+
+/// Weights the lanes `lanes` of the block at `blk` (scores `v`, running
+/// maximum `m`, every lane's score `<= m`) into the segment.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn accumulate(seg: &mut Segment, lanes: __mmask16, v: __m512i, m: i32, c: &Consts, v_bytes: &[i8], blk: usize) {
+    let e = _mm512_maskz_mov_epi32(lanes, exp16(_mm512_sub_epi32(v, _mm512_set1_epi32(m)), c));
+    seg.sum = _mm512_add_epi32(seg.sum, e);
+    let lo = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(e));
+    let hi = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(_mm512_srli_epi32::<8>(e)));
+    for g in 0..4 {
+        if lanes & (0xf << (4 * g)) == 0 {
+            continue;
+        }
+        let pick = _mm512_set1_epi32(g as i32);
+        let wl = _mm512_permutexvar_epi32(pick, lo);
+        let wh = _mm512_permutexvar_epi32(pick, hi);
+        // Group blk/4 + g holds a segment lane, so a position < n <=
+        // values.len(): inside the cache's bytes.
+        let group = &v_bytes[(blk / 4 + g) * 4 * HEAD_DIM..][..4 * HEAD_DIM];
+        for b in 0..4 {
+            let x = _mm512_loadu_si512(group.as_ptr().add(64 * b).cast());
+            seg.lo[b] = _mm512_dpbusd_epi32(seg.lo[b], wl, x);
+            seg.hi[b] = _mm512_dpbusd_epi32(seg.hi[b], wh, x);
+        }
+    }
+}
+
+/// `acc += 256·hi + lo` (in i64), `S += Σ w`, and an empty segment.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn flush(seg: &mut Segment, acc: &mut [i64; HEAD_DIM], s: &mut u64) {
+    let ap = acc.as_mut_ptr();
+    for b in 0..4 {
+        for half in 0..2 {
+            let (l, h) = if half == 0 {
+                (_mm512_castsi512_si256(seg.lo[b]), _mm512_castsi512_si256(seg.hi[b]))
+            } else {
+                (_mm512_extracti64x4_epi64::<1>(seg.lo[b]), _mm512_extracti64x4_epi64::<1>(seg.hi[b]))
+            };
+            let sum = _mm512_add_epi64(_mm512_slli_epi64::<8>(_mm512_cvtepi32_epi64(h)), _mm512_cvtepi32_epi64(l));
+            // SAFETY: entries 16b + 8·half .. +8 of the 64.
+            let p = ap.add(b * 16 + half * 8);
+            _mm512_storeu_si512(p.cast(), _mm512_add_epi64(_mm512_loadu_si512(p.cast()), sum));
+        }
+        seg.lo[b] = _mm512_setzero_si512();
+        seg.hi[b] = _mm512_setzero_si512();
+    }
+    *s += u64::from(_mm512_reduce_add_epi32(seg.sum) as u32);
+    seg.sum = _mm512_setzero_si512();
+}
