@@ -99,15 +99,17 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
 unsafe fn accumulate(seg: &mut Segment, lanes: __mmask16, v: __m512i, m: i32, c: &Consts, v_bytes: &[i8], blk: usize) {
     let e = _mm512_maskz_mov_epi32(lanes, exp16(_mm512_sub_epi32(v, _mm512_set1_epi32(m)), c));
     seg.sum = _mm512_add_epi32(seg.sum, e);
-    let lo = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(e));
-    let hi = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(_mm512_srli_epi32::<8>(e)));
+    // Each 128-bit lane is one group of 4 positions; gather its 4 low
+    // bytes into dword 0 and its 4 high bytes into dword 1.
+    let split = _mm512_set4_epi32(-1, -1, 0x0d09_0501, 0x0c08_0400);
+    let mut bytes = [0u32; 16];
+    _mm512_storeu_si512(bytes.as_mut_ptr().cast(), _mm512_shuffle_epi8(e, split));
     for g in 0..4 {
         if lanes & (0xf << (4 * g)) == 0 {
             continue;
         }
-        let pick = _mm512_set1_epi32(g as i32);
-        let wl = _mm512_permutexvar_epi32(pick, lo);
-        let wh = _mm512_permutexvar_epi32(pick, hi);
+        let wl = _mm512_set1_epi32(bytes[4 * g] as i32);
+        let wh = _mm512_set1_epi32(bytes[4 * g + 1] as i32);
         // Group blk/4 + g holds a segment lane, so a position < n <=
         // values.len(): inside the cache's bytes.
         let group = &v_bytes[(blk / 4 + g) * 4 * HEAD_DIM..][..4 * HEAD_DIM];
