@@ -98,7 +98,8 @@ if [ -z "$KERNELS" ]; then # every kernel this CPU runs (run --kernel refuses th
   [ -n "$KERNELS" ] || die "czip-conformance run --kernel works with no kernel (see $BIN run --impl rust --kernel scalar --suite reject)"
 fi
 for s in $SUITES; do run_suite "$s" default; done
-# The kernels only change the int8 matrix products: one cheap suite of chunk
+# The kernels change the int8 matrix products, the exps and the attention
+# softmax: one cheap suite of chunk
 # ops (every row count of a 64-token chunk) reaches all of their code.
 for k in $KERNELS; do
   for s in $KERNEL_SUITES; do run_suite "$s" "$k"; done
@@ -114,6 +115,7 @@ FILES=(
   src/model/forward.rs src/model/batch.rs
   src/model/kernels/mod.rs src/model/kernels/elementwise.rs src/model/kernels/packed.rs
   src/model/kernels/scalar.rs src/model/kernels/avx2.rs src/model/kernels/avx512.rs src/model/kernels/values.rs
+  src/model/kernels/exps.rs src/model/kernels/attention_avx512.rs
   src/freq_table.rs
   src/coder/mod.rs src/coder/encoder.rs src/coder/decoder.rs src/coder/bit_io.rs
 )
