@@ -71,7 +71,7 @@ pub fn softmax_head(
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 && n > 0 {
         assert!(kernel.is_available(), "AVX-512 VNNI not available");
-        // SAFETY: the CPU has AVX-512 F/BW/VNNI (asserted); 1 <= n <=
+        // SAFETY: the CPU has AVX-512 F/BW/DQ/VNNI (asserted); 1 <= n <=
         // values.len() and n <= capacity <= 65536 (asserted).
         let s = unsafe { super::kernels::attention_avx512::softmax_head(scores, sink, values, exp2, &mut acc) };
         return outputs(&acc, s.max(1), out);

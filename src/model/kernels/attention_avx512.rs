@@ -27,7 +27,7 @@
 
 use std::arch::x86_64::*;
 
-use super::elementwise::{exp_narrow, rescale, ExpNarrow};
+use super::elementwise::{exp_narrow, ExpNarrow};
 use super::exps::avx512::{exp16, head_mask, Consts};
 use super::exps::Exp2Lut;
 use super::values::PackedValues;
@@ -45,9 +45,9 @@ struct Segment {
 /// `acc`; the caller forms the outputs.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI. Panics unless `1 <= scores.len() <= values.len()`
+/// AVX-512 F/BW/DQ/VNNI. Panics unless `1 <= scores.len() <= values.len()`
 /// and `scores.len() <= 65536`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
 pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedValues, exp2: &Exp2Lut, acc: &mut [i64; HEAD_DIM]) -> u64 {
     let n = scores.len();
     assert!(n >= 1 && n <= values.len() && n <= 1 << 16);
@@ -78,24 +78,22 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
             }
             // A new maximum at lane j: close the segment, rescale, go on from j.
             let j = above.trailing_zeros() as usize;
-            flush(&mut seg, acc, &mut s);
             let sc = scores[blk + j];
-            let f = u64::from(exp_narrow(m.wrapping_sub(sc), &ExpNarrow::ATTN, &exp2.wide));
-            s = (s * f + 32768) >> 16;
-            rescale(acc, f as i64);
+            let f = exp_narrow(m.wrapping_sub(sc), &ExpNarrow::ATTN, &exp2.wide);
+            flush(&mut seg, acc, &mut s, Some(f));
             m = sc;
             todo &= !((1u16 << j) - 1);
         }
         blk += 16;
     }
-    flush(&mut seg, acc, &mut s);
+    flush(&mut seg, acc, &mut s, None);
     s
 }
 
 /// Weights the lanes `lanes` of the block at `blk` (scores `v`, running
 /// maximum `m`, every lane's score `<= m`) into the segment.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
 unsafe fn accumulate(seg: &mut Segment, lanes: __mmask16, v: __m512i, m: i32, c: &Consts, v_bytes: &[i8], blk: usize) {
     let e = _mm512_maskz_mov_epi32(lanes, exp16(_mm512_sub_epi32(v, _mm512_set1_epi32(m)), c));
     seg.sum = _mm512_add_epi32(seg.sum, e);
@@ -121,10 +119,20 @@ unsafe fn accumulate(seg: &mut Segment, lanes: __mmask16, v: __m512i, m: i32, c:
     }
 }
 
-/// `acc += 256·hi + lo` (in i64), `S += Σ w`, and an empty segment.
+/// Closes the segment: `acc += 256·hi + lo` (in i64), `S += Σ w`, and an
+/// empty segment; then, at a new maximum with factor `f`, the reference's
+/// rescale of both (`OnlineSoftmax`): `S = ⌊(S·f + 32768) / 2^16⌋` and
+/// `acc_i = ⌊(acc_i·f ± 32768) / 2^16⌋` (+ when `acc_i·f >= 0`; exact:
+/// `|acc_i·f| < 2^52`).
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn flush(seg: &mut Segment, acc: &mut [i64; HEAD_DIM], s: &mut u64) {
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+unsafe fn flush(seg: &mut Segment, acc: &mut [i64; HEAD_DIM], s: &mut u64, rescale: Option<u32>) {
+    *s += u64::from(_mm512_reduce_add_epi32(seg.sum) as u32);
+    seg.sum = _mm512_setzero_si512();
+    if let Some(f) = rescale {
+        *s = (*s * u64::from(f) + 32768) >> 16;
+    }
+    let fv = _mm512_set1_epi64(i64::from(rescale.unwrap_or(0)));
     let ap = acc.as_mut_ptr();
     for b in 0..4 {
         for half in 0..2 {
@@ -136,11 +144,16 @@ unsafe fn flush(seg: &mut Segment, acc: &mut [i64; HEAD_DIM], s: &mut u64) {
             let sum = _mm512_add_epi64(_mm512_slli_epi64::<8>(_mm512_cvtepi32_epi64(h)), _mm512_cvtepi32_epi64(l));
             // SAFETY: entries 16b + 8·half .. +8 of the 64.
             let p = ap.add(b * 16 + half * 8);
-            _mm512_storeu_si512(p.cast(), _mm512_add_epi64(_mm512_loadu_si512(p.cast()), sum));
+            let mut a = _mm512_add_epi64(_mm512_loadu_si512(p.cast()), sum);
+            if rescale.is_some() {
+                let prod = _mm512_mullo_epi64(a, fv);
+                let neg = _mm512_cmplt_epi64_mask(prod, _mm512_setzero_si512());
+                let half = _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(32768), _mm512_set1_epi64(-32768));
+                a = _mm512_srai_epi64::<16>(_mm512_add_epi64(prod, half));
+            }
+            _mm512_storeu_si512(p.cast(), a);
         }
         seg.lo[b] = _mm512_setzero_si512();
         seg.hi[b] = _mm512_setzero_si512();
     }
-    *s += u64::from(_mm512_reduce_add_epi32(seg.sum) as u32);
-    seg.sum = _mm512_setzero_si512();
 }

@@ -41,7 +41,7 @@ pub enum Kernel {
     Scalar,
     /// x86-64 AVX2.
     Avx2,
-    /// x86-64 AVX-512 F/BW + VNNI.
+    /// x86-64 AVX-512 F/BW/DQ + VNNI.
     Avx512,
 }
 
@@ -58,6 +58,7 @@ impl Kernel {
             Kernel::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
                     && std::arch::is_x86_feature_detected!("avx512vnni")
             }
             #[cfg(not(target_arch = "x86_64"))]

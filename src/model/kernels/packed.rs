@@ -63,13 +63,13 @@ impl PackedRows {
         assert_eq!(row.len(), self.cols);
         assert!(self.rows < self.capacity(), "packed matrix full");
         let o = self.rows;
-        let base = (o / BLOCK_ROWS) * self.block_len() + (o % BLOCK_ROWS) * GROUP;
-        let mut sum = 0i32;
-        for (c, &v) in row.iter().enumerate() {
-            self.data[base + (c / GROUP) * BLOCK_ROWS * GROUP + c % GROUP] = v;
-            sum += i32::from(v);
+        let block_len = self.block_len();
+        let block = &mut self.data[(o / BLOCK_ROWS) * block_len..][..block_len];
+        // Column group g of row o: 4 bytes at g·64 + (o % 16)·4.
+        for (group, quad) in block.chunks_exact_mut(BLOCK_ROWS * GROUP).zip(row.chunks(GROUP)) {
+            group[(o % BLOCK_ROWS) * GROUP..][..quad.len()].copy_from_slice(quad);
         }
-        self.row_sums[o] = sum;
+        self.row_sums[o] = row.iter().map(|&v| i32::from(v)).sum();
         self.rows += 1;
     }
 

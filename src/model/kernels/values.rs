@@ -53,9 +53,9 @@ impl PackedValues {
         assert_eq!(row.len(), HEAD_DIM);
         assert!(self.len < self.capacity(), "value cache full");
         let t = self.len;
-        let base = (t / GROUP) * GROUP_BYTES + t % GROUP;
-        for (i, &v) in row.iter().enumerate() {
-            self.data[base + i * GROUP] = v;
+        let group = &mut self.data[(t / GROUP) * GROUP_BYTES..][..GROUP_BYTES];
+        for (dim, &v) in group.chunks_exact_mut(GROUP).zip(row) {
+            dim[t % GROUP] = v;
         }
         self.len += 1;
     }
