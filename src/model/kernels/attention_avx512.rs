@@ -40,9 +40,18 @@ struct Segment {
     sum: __m512i,
 }
 
+/// Blocks of 16 positions weighted before their values are summed.
+const RUN_BLOCKS: usize = 4;
+
 /// `(S, acc)` of the online softmax of one head over positions
 /// `0..scores.len()` (sink score `sink`, if any), with `acc` written to
 /// `acc`; the caller forms the outputs.
+///
+/// The positions are taken in *runs* of up to [`RUN_BLOCKS`] blocks inside
+/// one segment: first the run's weights (the new-maximum search and the
+/// exps, their bytes stored per group), then its value sum (each group's
+/// weight bytes broadcast from that store), then, if the run ended at a new
+/// maximum, the flush and rescale.
 ///
 /// # Safety
 /// AVX-512 F/BW/DQ/VNNI. Panics unless `1 <= scores.len() <= values.len()`
@@ -59,64 +68,67 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
         None => (0, scores[0]),
     };
     let mut seg = Segment { lo: [_mm512_setzero_si512(); 4], hi: [_mm512_setzero_si512(); 4], sum: _mm512_setzero_si512() };
+    // Per block of the run, per group g (128-bit lane): dword 4g = the
+    // group's 4 low weight bytes, dword 4g + 1 = its 4 high bytes.
+    let mut bytes = [0u32; 16 * RUN_BLOCKS];
+    let split = _mm512_set4_epi32(-1, -1, 0x0d09_0501, 0x0c08_0400);
+    // The next position to weight is lane `todo.trailing_zeros()` of block `blk`.
     let mut blk = 0;
+    let mut todo = head_mask(n);
     while blk < n {
-        let valid = head_mask(n - blk);
-        // SAFETY: the valid lanes are positions blk..min(blk + 16, n) of scores.
-        let v = _mm512_maskz_loadu_epi32(valid, scores.as_ptr().add(blk).cast());
-        // Lanes of this block not yet weighted.
-        let mut todo = valid;
-        loop {
+        // 1. Weights of the run: blocks until RUN_BLOCKS, the end, or a new maximum.
+        let run_blk = blk;
+        let first = blk + todo.trailing_zeros() as usize;
+        let mut end = first;
+        let mut new_max = None;
+        for b in 0..RUN_BLOCKS {
+            let valid = head_mask(n - blk);
+            // SAFETY: the valid lanes are positions blk..min(blk + 16, n) of scores.
+            let v = _mm512_maskz_loadu_epi32(valid, scores.as_ptr().add(blk).cast());
             let above = _mm512_mask_cmpgt_epi32_mask(todo, v, _mm512_set1_epi32(m));
             // The lanes before the first new maximum (all of `todo` if none).
             let lanes = if above == 0 { todo } else { todo & ((above & above.wrapping_neg()) - 1) };
+            let e = _mm512_maskz_mov_epi32(lanes, exp16(_mm512_sub_epi32(v, _mm512_set1_epi32(m)), &c));
+            seg.sum = _mm512_add_epi32(seg.sum, e);
+            _mm512_storeu_si512(bytes.as_mut_ptr().add(16 * b).cast(), _mm512_shuffle_epi8(e, split));
             if lanes != 0 {
-                accumulate(&mut seg, lanes, v, m, &c, v_bytes, blk);
+                end = blk + 16 - lanes.leading_zeros() as usize;
             }
-            if above == 0 {
+            if above != 0 {
+                // Lane j starts the next segment (and run), in this block.
+                let j = above.trailing_zeros() as usize;
+                new_max = Some(scores[blk + j]);
+                todo &= !((1u16 << j) - 1);
                 break;
             }
-            // A new maximum at lane j: close the segment, rescale, go on from j.
-            let j = above.trailing_zeros() as usize;
-            let sc = scores[blk + j];
+            blk += 16;
+            if blk >= n {
+                break;
+            }
+            todo = head_mask(n - blk);
+        }
+        // 2. Its value sum: groups first/4 .. ⌈end/4⌉ (weights outside the
+        // run's lanes are zero), all below ⌈n/4⌉: inside the cache's bytes.
+        for group in first / 4..end.div_ceil(4) {
+            let k = group - run_blk / 4;
+            let wl = _mm512_set1_epi32(bytes[4 * k] as i32);
+            let wh = _mm512_set1_epi32(bytes[4 * k + 1] as i32);
+            let x = &v_bytes[group * 4 * HEAD_DIM..][..4 * HEAD_DIM];
+            for b in 0..4 {
+                let xv = _mm512_loadu_si512(x.as_ptr().add(64 * b).cast());
+                seg.lo[b] = _mm512_dpbusd_epi32(seg.lo[b], wl, xv);
+                seg.hi[b] = _mm512_dpbusd_epi32(seg.hi[b], wh, xv);
+            }
+        }
+        // 3. At a new maximum: close the segment, rescale, go on with it.
+        if let Some(sc) = new_max {
             let f = exp_narrow(m.wrapping_sub(sc), &ExpNarrow::ATTN, &exp2.wide);
             flush(&mut seg, acc, &mut s, Some(f));
             m = sc;
-            todo &= !((1u16 << j) - 1);
         }
-        blk += 16;
     }
     flush(&mut seg, acc, &mut s, None);
     s
-}
-
-/// Weights the lanes `lanes` of the block at `blk` (scores `v`, running
-/// maximum `m`, every lane's score `<= m`) into the segment.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
-unsafe fn accumulate(seg: &mut Segment, lanes: __mmask16, v: __m512i, m: i32, c: &Consts, v_bytes: &[i8], blk: usize) {
-    let e = _mm512_maskz_mov_epi32(lanes, exp16(_mm512_sub_epi32(v, _mm512_set1_epi32(m)), c));
-    seg.sum = _mm512_add_epi32(seg.sum, e);
-    // Each 128-bit lane is one group of 4 positions; gather its 4 low
-    // bytes into dword 0 and its 4 high bytes into dword 1.
-    let split = _mm512_set4_epi32(-1, -1, 0x0d09_0501, 0x0c08_0400);
-    let mut bytes = [0u32; 16];
-    _mm512_storeu_si512(bytes.as_mut_ptr().cast(), _mm512_shuffle_epi8(e, split));
-    for g in 0..4 {
-        if lanes & (0xf << (4 * g)) == 0 {
-            continue;
-        }
-        let wl = _mm512_set1_epi32(bytes[4 * g] as i32);
-        let wh = _mm512_set1_epi32(bytes[4 * g + 1] as i32);
-        // Group blk/4 + g holds a segment lane, so a position < n <=
-        // values.len(): inside the cache's bytes.
-        let group = &v_bytes[(blk / 4 + g) * 4 * HEAD_DIM..][..4 * HEAD_DIM];
-        for b in 0..4 {
-            let x = _mm512_loadu_si512(group.as_ptr().add(64 * b).cast());
-            seg.lo[b] = _mm512_dpbusd_epi32(seg.lo[b], wl, x);
-            seg.hi[b] = _mm512_dpbusd_epi32(seg.hi[b], wh, x);
-        }
-    }
 }
 
 /// Closes the segment: `acc += 256·hi + lo` (in i64), `S += Σ w`, and an
