@@ -65,9 +65,17 @@ impl PackedRows {
         let o = self.rows;
         let block_len = self.block_len();
         let block = &mut self.data[(o / BLOCK_ROWS) * block_len..][..block_len];
-        // Column group g of row o: 4 bytes at g·64 + (o % 16)·4.
-        for (group, quad) in block.chunks_exact_mut(BLOCK_ROWS * GROUP).zip(row.chunks(GROUP)) {
-            group[(o % BLOCK_ROWS) * GROUP..][..quad.len()].copy_from_slice(quad);
+        // Column group g of row o: 4 bytes at g·64 + (o % 16)·4 (fixed-size
+        // copies; a last partial group keeps its zero padding).
+        let at = |g: usize| g * BLOCK_ROWS * GROUP + (o % BLOCK_ROWS) * GROUP;
+        let quads = row.chunks_exact(GROUP);
+        let rest = quads.remainder();
+        for (g, quad) in quads.enumerate() {
+            block[at(g)..at(g) + GROUP].copy_from_slice(quad);
+        }
+        if !rest.is_empty() {
+            let g = row.len() / GROUP;
+            block[at(g)..at(g) + rest.len()].copy_from_slice(rest);
         }
         self.row_sums[o] = row.iter().map(|&v| i32::from(v)).sum();
         self.rows += 1;
