@@ -13,12 +13,13 @@
 //! flushed and rescaled and a new one starts (within the same block).
 //!
 //! Per block, for the segment's lanes: the 16 weights by [`exp16`] (masked
-//! to zero outside the segment), summed into u32 lanes for `S`; their low
-//! and high bytes (`w = 256·hi + lo`) are narrowed to 16 bytes each, and for
-//! each group of 4 positions that has a segment lane, its 4 weight bytes are
-//! broadcast and multiplied into the value group (`vpdpbusd`: four u8×i8
-//! products per i32 lane) — 4 accumulators per byte plane, one per 16
-//! dimensions. A flush adds `256·hi + lo` to `acc` in i64.
+//! to zero outside the segment), summed into u32 lanes for `S`; one byte
+//! shuffle puts each group's (4 positions') low bytes and high bytes
+//! (`w = 256·hi + lo`) into two dwords, stored for the run. Then, per group
+//! of the run, those two dwords are broadcast and multiplied into the value
+//! group (`vpdpbusd`: four u8×i8 products per i32 lane) — 4 accumulators per
+//! byte plane, one per 16 dimensions. A flush adds `256·hi + lo` to `acc`
+//! in i64.
 //!
 //! Widths: a plane lane gains at most `4·255·128 < 2^17` per group, so it is
 //! exact for segments under 2^14 groups (65,536 positions, asserted); a
