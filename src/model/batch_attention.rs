@@ -10,9 +10,10 @@
 //! nothing but exact integer additions `S += w_t`, `acc_i += w_t·v_t[i]`
 //! happen; integer addition is associative, so each run of positions between
 //! new maxima (a *segment*) is weighted and summed at once (vectorised: the
-//! weights by [`segment_weights`], the value sum by [`weighted_sum`]) and added to `S`/`acc` before the next
-//! rescale. The rescales therefore see exactly the reference's `S` and
-//! `acc`, in the same order, and are the reference's code.
+//! weights by [`segment_weights`], the value sum by [`weighted_sum`], or
+//! both in one AVX-512 pass) and added to `S`/`acc` before the next rescale.
+//! The rescales therefore see exactly the reference's `S` and `acc`, in the
+//! same order, and are the reference's arithmetic.
 //!
 //! New maxima are rare after the first few positions, so the search for the
 //! next one compares 16 scores at a time.
@@ -149,7 +150,8 @@ multiversion! {
             let nc = a.unsigned_abs().min(cap) as i64;
             let q0 = round_small_f64(nc as f64 * inv);
             let r0 = nc.wrapping_sub(q0.wrapping_mul(d));
-            // Floor correction: r0 in [−d, 2d).
+            // Floor correction: q0 is ⌊nc/d⌋ or one more, r0 in [−d, d)
+            // (the upward step is kept for the whole domain).
             let (q1, r1) = if r0 < 0 { (q0.wrapping_sub(1), r0.wrapping_add(d)) } else { (q0, r0) };
             let (q, r) = if r1 >= d { (q1.wrapping_add(1), r1.wrapping_sub(d)) } else { (q1, r1) };
             let twice = r.wrapping_mul(2);
