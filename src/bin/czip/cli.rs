@@ -156,8 +156,9 @@ pub struct BenchArgs {
     pub level: Option<u8>,
     #[command(flatten)]
     pub threads: ThreadsArg,
-    /// Timed repetitions of each direction (the best is reported).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// Timed repetitions of each direction, after one untimed warm-up
+    /// compression (the best is reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
     /// Text files to compress and decompress.
     #[arg(required = true, value_name = "FILE")]
