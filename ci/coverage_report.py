@@ -42,6 +42,24 @@ SECTIONS = [
 ]
 
 
+def esc(cell):
+    """A markdown table cell's `|` escaped."""
+    return cell.replace("|", "\\|")
+
+
+def section_table(md, title, header, rows):
+    """Appends a `## title` section: a table of `rows` (lists of markdown
+    cells) under `header`, or "None." when there are none."""
+    md.append(f"\n## {title}\n")
+    if not rows:
+        md.append("None.")
+        return
+    md.append("| " + " | ".join(header) + " |")
+    md.append("|" + "---|" * len(header))
+    for cells in rows:
+        md.append("| " + " | ".join(cells) + " |")
+
+
 def rel(path):
     i = path.rfind("/src/")
     return path[i + 1:] if i >= 0 else path
@@ -184,24 +202,10 @@ def main():
     md.append(f"| | **total** | | {r[0]} | {r[1]} | {l[0]} | {l[1]} | {b[0]} | {b[1]} |")
     if missing:
         md.append(f"\nNot in the profile (never compiled into czip-conformance): {', '.join(missing)}")
-    md.append("\n## Branch outcomes the corpus never takes\n")
-    if not uncovered:
-        md.append("None.")
-    else:
-        md.append("| where | condition | never | why |")
-        md.append("|---|---|---|---|")
-        for p, l0, c0, cond, outcome, _, why in uncovered:
-            cond = cond.replace("|", "\\|")
-            md.append(f"| `{p}:{l0}:{c0}` | `{cond}` | {outcome} | {why} |")
-    md.append("\n## Functions the corpus never runs\n")
-    if not dead:
-        md.append("None.")
-    else:
-        md.append("| where | function | why |")
-        md.append("|---|---|---|")
-        for p, l0, sig, why in dead:
-            sig = sig.rstrip("{ ").replace("|", "\\|")
-            md.append(f"| `{p}:{l0}` | `{sig}` | {why} |")
+    section_table(md, "Branch outcomes the corpus never takes", ["where", "condition", "never", "why"],
+                  [[f"`{p}:{l0}:{c0}`", f"`{esc(cond)}`", outcome, why] for p, l0, c0, cond, outcome, _, why in uncovered])
+    section_table(md, "Functions the corpus never runs", ["where", "function", "why"],
+                  [[f"`{p}:{l0}`", f"`{esc(sig.rstrip('{ '))}`", why] for p, l0, sig, why in dead])
     stale = [n for n in notes if not n["used"]]
     if stale:
         md.append("\n## Notes that matched nothing (branches now covered, or moved)\n")
