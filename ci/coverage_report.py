@@ -203,9 +203,9 @@ def main():
     if missing:
         md.append(f"\nNot in the profile (never compiled into czip-conformance): {', '.join(missing)}")
     section_table(md, "Branch outcomes the corpus never takes", ["where", "condition", "never", "why"],
-                  [[f"`{p}:{l0}:{c0}`", f"`{esc(cond)}`", outcome, why] for p, l0, c0, cond, outcome, _, why in uncovered])
+                  [[f"`{p}:{l0}:{c0}`", f"`{esc(cond)}`", outcome, esc(why)] for p, l0, c0, cond, outcome, _, why in uncovered])
     section_table(md, "Functions the corpus never runs", ["where", "function", "why"],
-                  [[f"`{p}:{l0}`", f"`{esc(sig.rstrip('{ '))}`", why] for p, l0, sig, why in dead])
+                  [[f"`{p}:{l0}`", f"`{esc(sig.rstrip('{ '))}`", esc(why)] for p, l0, sig, why in dead])
     stale = [n for n in notes if not n["used"]]
     if stale:
         md.append("\n## Notes that matched nothing (branches now covered, or moved)\n")
