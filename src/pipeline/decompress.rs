@@ -118,9 +118,8 @@ pub fn read_for_model(model: &Model, bytes: &[u8], opts: &DecompressOptions) -> 
 /// with the wrong-model hint on a failing chunk. A function of the model and
 /// the inner payload only.
 pub fn decode_file(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
-    let hint = wrong_model_hint(model, file);
     decode_tokens(model, file, progress).map_err(|e| match e {
-        Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint },
+        Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint: wrong_model_hint(model, file) },
         other => other,
     })
 }
@@ -129,7 +128,8 @@ pub fn decode_file(model: &Model, file: &CzipFile, progress: Option<&Progress>) 
 /// header (`uncompressed_len`), UTF-8, and the tokenizer (the tokens must be
 /// the text's own tokenization).
 pub fn text_from_tokens(model: &Model, file: &CzipFile, chunks: &[Vec<u32>]) -> Result<Vec<u8>, Error> {
-    let hint = wrong_model_hint(model, file);
+    // Only a failure needs the hint.
+    let hint = || wrong_model_hint(model, file);
     let expected = u64::from(file.outer.uncompressed_len);
     // Reserve from what was decoded, never from a claimed length.
     let decoded_tokens: usize = chunks.iter().map(Vec::len).sum();
@@ -139,24 +139,24 @@ pub fn text_from_tokens(model: &Model, file: &CzipFile, chunks: &[Vec<u32>]) -> 
             chunk: i,
             position: 0,
             detail: ChunkFailure::Token(e.to_string()),
-            hint: hint.clone(),
+            hint: hint(),
         })?;
         if text.len() as u64 > expected {
             break;
         }
     }
     if text.len() as u64 != expected {
-        return Err(Error::DecodedLengthMismatch { expected, decoded: text.len() as u64, hint });
+        return Err(Error::DecodedLengthMismatch { expected, decoded: text.len() as u64, hint: hint() });
     }
     let text_str = match std::str::from_utf8(&text) {
         Ok(t) => t,
-        Err(e) => return Err(Error::DecodedNotUtf8 { valid_up_to: e.valid_up_to(), hint }),
+        Err(e) => return Err(Error::DecodedNotUtf8 { valid_up_to: e.valid_up_to(), hint: hint() }),
     };
     // A conforming encoder codes the tokenization of the text; anything else
     // is a damaged file whose decoding happens to look plausible.
     let retokenized = model.tokenizer().encode(text_str)?;
     if let Some(position) = first_difference(&retokenized, chunks.iter().flatten().copied()) {
-        return Err(Error::TokensNotCanonical { position, hint });
+        return Err(Error::TokensNotCanonical { position, hint: hint() });
     }
     Ok(text)
 }
