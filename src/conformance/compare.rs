@@ -20,6 +20,18 @@ pub enum Status {
     Skipped,
 }
 
+impl Status {
+    /// The lowercase word reports use (as serialised).
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Unsupported => "unsupported",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
 /// Where an answer first departs from the expectation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Divergence {
@@ -48,11 +60,20 @@ pub struct CaseResult {
     /// Tags of the case (for matching known divergences).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Wall time of the case in microseconds (request, answer and judging),
+    /// when measured. Not part of the verdict; reports strip it to compare runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_us: Option<u64>,
 }
 
 const WINDOW: usize = 4;
 
 impl CaseResult {
+    /// Records the wall time since `started` as this case's `time_us`.
+    pub fn set_elapsed(&mut self, started: std::time::Instant) {
+        self.time_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    }
+
     fn new(case: &Case, status: Status, message: String, divergence: Option<Divergence>) -> Self {
         CaseResult {
             id: case.id.clone(),
@@ -62,6 +83,7 @@ impl CaseResult {
             divergence,
             message,
             tags: case.tags.clone(),
+            time_us: None,
         }
     }
 }

@@ -40,7 +40,16 @@ fn pre_check(imp: &dyn Implementation, ctx: &Context, case: &Case) -> Option<Cas
         divergence: None,
         message,
         tags: case.tags.clone(),
+        time_us: None,
     })
+}
+
+/// Runs one case and records its wall time.
+fn timed(run: impl FnOnce() -> CaseResult) -> CaseResult {
+    let started = std::time::Instant::now();
+    let mut r = run();
+    r.set_elapsed(started);
+    r
 }
 
 /// Runs `cases` in order and returns one result per case, in the same order.
@@ -63,7 +72,7 @@ pub fn run_cases(
         return cases
             .par_iter()
             .map(|c| {
-                let r = pre_check(b, ctx, c).unwrap_or_else(|| judge(c, &reference(&b.ctx, &c.op, &c.args)));
+                let r = timed(|| pre_check(b, ctx, c).unwrap_or_else(|| judge(c, &reference(&b.ctx, &c.op, &c.args))));
                 tick();
                 r
             })
@@ -72,10 +81,10 @@ pub fn run_cases(
     cases
         .iter()
         .map(|c| {
-            let r = match pre_check(imp, ctx, c) {
+            let r = timed(|| match pre_check(imp, ctx, c) {
                 Some(r) => r,
                 None => judge(c, &imp.call(&c.op, &c.args)),
-            };
+            });
             tick();
             r
         })

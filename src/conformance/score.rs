@@ -79,6 +79,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
             divergence: None,
             message: String::new(),
             tags: Vec::new(),
+            time_us: None,
         },
         localisation: Vec::new(),
         known: None,
@@ -233,7 +234,15 @@ pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResu
     }
     let verdicts: Vec<FileVerdict> = {
         use rayon::prelude::*;
-        files.par_iter().map(|p| score_file(ctx, opts, p, &ctx.corpus_dir)).collect()
+        files
+            .par_iter()
+            .map(|p| {
+                let started = std::time::Instant::now();
+                let mut v = score_file(ctx, opts, p, &ctx.corpus_dir);
+                v.result.set_elapsed(started);
+                v
+            })
+            .collect()
     };
     let results: Vec<CaseResult> = verdicts.iter().map(|v| v.result.clone()).collect();
     let suites = vec![("files".to_string(), true, (0..results.len()).collect())];

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use czip::conformance::localize;
 use czip::conformance::implementation::{from_manifest, Builtin, Implementation, ProcessAdapter};
 use czip::conformance::ops::Context;
-use czip::conformance::report::Report;
+use czip::conformance::report::{Provenance, Report, VerdictPolicy};
 use czip::conformance::runner::run_cases;
 use czip::conformance::suite::{load_cases, load_suites};
 
@@ -129,6 +129,11 @@ struct RunArgs {
     /// one lets ci/coverage.sh reach each of them.
     #[arg(long, value_name = "K")]
     kernel: Option<czip::model::kernels::Kernel>,
+    /// Accept unsupported cases in required suites: the verdict is then
+    /// PARTIAL (exit 0), never PASS. Failures, skipped cases and a required
+    /// suite with no pass still fail the run.
+    #[arg(long)]
+    allow_partial: bool,
 }
 
 fn main() -> ExitCode {
@@ -221,6 +226,7 @@ fn run(a: &RunArgs) -> Result<bool, String> {
     let suite_idx: Vec<(String, bool, Vec<usize>)> =
         suites.iter().map(|s| (s.name.clone(), s.required, s.cases.iter().map(|&i| pos(i)).collect())).collect();
     let mut report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
+    report.decide(VerdictPolicy { allow_partial: a.allow_partial });
     // Localise the first failures down the stack (this asks the implementation again).
     for f in report.failures.iter_mut().take(LOCALISE_AT_MOST) {
         let Some(case) = cases.iter().find(|c| c.id == f.case.id) else { continue };
@@ -237,50 +243,28 @@ fn run(a: &RunArgs) -> Result<bool, String> {
             f.known_divergence = known;
         }
     }
-    print!("{}", summary_table(&report));
+    report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
+    print!("{}", report.to_terminal());
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
     if let Some(dir) = &a.report {
         report.write(dir, &results, &suite_idx)?;
         eprintln!("reports written to {}", dir.display());
     }
-    println!("{}", closing_line(&results));
+    println!("{}", report.closing_line());
     Ok(report.passed())
-}
-
-/// `N passed, N failed, N skipped` over distinct cases (the plain closing line CI systems read).
-fn closing_line(results: &[czip::conformance::compare::CaseResult]) -> String {
-    use czip::conformance::compare::Status;
-    let n = |s: Status| results.iter().filter(|r| r.status == s).count();
-    format!("{} passed, {} failed, {} skipped", n(Status::Pass), n(Status::Fail), n(Status::Unsupported) + n(Status::Skipped))
 }
 
 /// Failures localised down the stack per run (each may cost a few more requests).
 const LOCALISE_AT_MOST: usize = 20;
 
-fn summary_table(r: &Report) -> String {
-    let mut s = format!("implementation {} — verdict {}\n", r.implementation, r.verdict.to_uppercase());
-    s += &format!("{:<16} {:>6} {:>6} {:>6} {:>11} {:>8} {:>9}\n", "suite", "cases", "pass", "fail", "unsupported", "skipped", "agreement");
-    for x in &r.suites {
-        s += &format!(
-            "{:<16} {:>6} {:>6} {:>6} {:>11} {:>8} {:>8.2}%\n",
-            x.name, x.total, x.pass, x.fail, x.unsupported, x.skipped, 100.0 * x.agreement
-        );
-    }
-    for f in r.failures.iter().take(10) {
-        s += &format!("FAIL {} ({}, {}): {}\n", f.case.id, f.case.op, f.case.spec, f.case.message);
-    }
-    if r.failures.len() > 10 {
-        s += &format!("… and {} more failures (see the report)\n", r.failures.len() - 10);
-    }
-    s
-}
-
 fn score(a: &ScoreArgs) -> Result<bool, String> {
     use czip::conformance::score::{score, ScoreOptions};
     let ctx = a.paths.context();
     let opts = ScoreOptions { impl_name: a.impl_name.clone(), files_dir: a.files.clone(), default_model: a.model.clone() };
-    let (report, results, suites) = score(&ctx, &opts)?;
-    print!("{}", summary_table(&report));
+    let started = std::time::Instant::now();
+    let (mut report, results, suites) = score(&ctx, &opts)?;
+    report.provenance = Some(Provenance::collect(&ctx, false, started.elapsed()));
+    print!("{}", report.to_terminal());
     for f in &report.findings {
         println!("finding: {f}");
     }
@@ -288,7 +272,7 @@ fn score(a: &ScoreArgs) -> Result<bool, String> {
         report.write(dir, &results, &suites)?;
         eprintln!("reports written to {}", dir.display());
     }
-    println!("{}", closing_line(&results));
+    println!("{}", report.closing_line());
     Ok(report.passed())
 }
 
