@@ -94,7 +94,7 @@ fn linear(g: &mut Gen) -> Result<(), String> {
 fn with_sum_squares(r: &mut Rng, n: usize, lo: u64, hi: u64) -> Option<Vec<i8>> {
     let mut xs = vec![0i64; n];
     let mut rem = lo as i64;
-    for i in 0..n {
+    for (i, x) in xs.iter_mut().enumerate() {
         let left = (n - i) as i64;
         // Aim at the mean square of what is left, with some jitter.
         let mean = (rem as f64 / left as f64).sqrt();
@@ -103,8 +103,8 @@ fn with_sum_squares(r: &mut Rng, n: usize, lo: u64, hi: u64) -> Option<Vec<i8>> 
         if left == 1 {
             v = (rem as f64).sqrt().ceil() as i64;
         }
-        xs[i] = v.min(127);
-        rem -= xs[i] * xs[i];
+        *x = v.min(127);
+        rem -= *x * *x;
     }
     let ss: i64 = xs.iter().map(|x| x * x).sum();
     if ss < lo as i64 || ss > hi as i64 {

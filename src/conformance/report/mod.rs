@@ -254,7 +254,7 @@ impl Report {
             .into_iter()
             .map(|((status, reason), (cases, suites))| NotRun { status, reason: reason.to_string(), cases, suites: suites.into_iter().collect() })
             .collect();
-        not_run.sort_by(|a, b| b.cases.cmp(&a.cases)); // stable: status, then reason, within equal counts
+        not_run.sort_by_key(|g| std::cmp::Reverse(g.cases)); // stable: status, then reason, within equal counts
         let of = |s: Status| results.iter().filter(|r| r.status == s).cloned().collect::<Vec<_>>();
         let mut report = Report {
             report_format: 2,
