@@ -216,10 +216,9 @@ pub fn slim(v: &Value, keep: Option<Dtype>) -> Value {
 /// A short rendering of arguments for error messages.
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 200 {
-        format!("{}…", &s[..200])
-    } else {
-        s
+    match s.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &s[..cut]), // on a character boundary
+        None => s,
     }
 }
 
@@ -257,4 +256,17 @@ pub fn generate_all(opts: &GenerateOptions, progress: &mut dyn FnMut(&str)) -> R
     files::generate(&mut g, &synthetic, &opts.corpus_dir)?;
 
     suites::write_all(&mut g, opts, &synthetic)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_cuts_on_a_character_boundary() {
+        // After the opening quote, 2-byte characters start at odd offsets: byte 200 is inside one.
+        let v = serde_json::Value::from("é".repeat(300));
+        let s = super::short(&v);
+        assert_eq!(s.chars().count(), 201); // 200 characters (the opening quote counts) and the ellipsis
+        assert!(s.ends_with('…'));
+        assert_eq!(super::short(&serde_json::Value::from("abc")), "\"abc\"");
+    }
 }
