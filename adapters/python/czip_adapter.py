@@ -344,9 +344,9 @@ class Adapter:
         for key in ("models_dir", "vectors_dir", "corpus_dir"):
             if isinstance(a.get(key), str):
                 setattr(self, key, os.path.abspath(a[key]))
-        if self.pkg.mod is None:
-            print(f"czip_adapter: compress_zip is not importable ({self.pkg.error}); every op will answer an error",
-                  file=sys.stderr)
+        # No message on stderr when the package is missing: `importable` and
+        # `import_error` below say it, the runner prints one line, and every
+        # later answer is an error naming the cause and the fix.
         return {
             "name": "python-compress_zip",
             "version": self.pkg.version() or "not importable",
