@@ -326,6 +326,8 @@ class Adapter:
     # -- protocol
 
     def handle(self, op, a):
+        if not isinstance(op, str):
+            raise OpError(f"op: expected a string, not {op!r}")
         if op == "hello":
             return self.hello(a)
         fn = getattr(self, "op_" + op, None) if isinstance(op, str) and re.fullmatch(r"[a-z0-9_]+", op) else None
