@@ -2,7 +2,8 @@
 //! golden corpus, bit for bit, and says where it first departs.
 //!
 //! Exit codes: 0 every required case passed; 1 a required case failed (or
-//! the run could not be done); 2 usage error.
+//! the run could not be done); 2 usage error; 141 stdout was closed (see
+//! `stdout.rs`).
 
 mod python;
 mod serve;
@@ -31,9 +32,10 @@ The golden corpus (vectors/) holds cases for every level of the stack: primitive
 model steps, coder chunks and whole files. Suites (suites/) group them; an implementation declares \
 the features it supports and is scored on those (the rest is reported as unsupported).\n\n\
 Examples:\n  czip-conformance list\n  czip-conformance run --impl rust\n  \
-czip-conformance run --impl python --suite core\n  czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
-czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n\n\
-Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors."
+czip-conformance run --impl python --suite core reject\n  czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
+czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n  \
+echo '{\"id\":1,\"op\":\"clamp_i8\",\"args\":{\"x\":300}}' | czip-conformance serve\n\n\
+Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors, 141 when stdout was closed early."
 )]
 struct Cli {
     #[command(subcommand)]
