@@ -137,6 +137,21 @@ fn serve_answers_a_line_that_is_not_json_with_a_null_id_error() {
     );
 }
 
+/// §2 again for a line that is not UTF-8 (serve stopped with "stdin: stream did not contain valid UTF-8", exit 1); serving goes on.
+#[test]
+fn serve_answers_a_line_that_is_not_utf8_and_goes_on() {
+    let mut child = Command::new(BIN).arg("serve").current_dir(ROOT).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(b"{\"id\":1,\"op\":\"\xff\"}\n{\"id\":2,\"op\":\"clamp_i8\",\"args\":{\"x\":1}}\n").unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        "{\"error\":\"request is not UTF-8: invalid utf-8 sequence of 1 bytes from index 14\",\"id\":null}\n{\"id\":2,\"result\":{\"result\":1}}\n"
+    );
+}
+
 /// §2: the same for a line that is JSON but not an object (it answered an `unsupported` with op "" before).
 #[test]
 fn serve_answers_json_that_is_not_an_object_with_a_null_id_error() {

@@ -23,12 +23,21 @@ pub fn serve(fault: Option<&str>, mut ctx: Context) -> Result<bool, Failure> {
             return Err(Failure::Usage(format!("--fault {f}: no such fault (have: {})", names.join("; "))));
         }
     }
-    for line in std::io::stdin().lock().lines() {
-        let line = line.map_err(|e| format!("stdin: {e}"))?;
-        if line.trim().is_empty() {
+    let mut input = std::io::stdin().lock();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line).map_err(|e| format!("stdin: {e}"))? == 0 {
+            break;
+        }
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        let resp = answer(&line, fault, &mut ctx);
+        let request = line.strip_suffix(b"\n").unwrap_or(&line);
+        let resp = match std::str::from_utf8(request) {
+            Ok(text) => answer(text, fault, &mut ctx),
+            Err(e) => json!({"id": null, "error": format!("request is not UTF-8: {e}")}),
+        };
         if !outln(&resp.to_string()) {
             break; // nobody reads the answers any more
         }
