@@ -8,14 +8,30 @@
 # Reports (JSON, Markdown, JUnit XML) go to ${CZIP_REPORT_DIR:-reports/gate}/<impl>.
 # Models: $CZIP_MODELS_DIR (default ../shared/models); corpus texts:
 # $CZIP_CORPUS_DIR (default ../shared/golden/corpus).
+#
+# A relative manifest path, CZIP_REPORT_DIR, CZIP_MODELS_DIR and
+# CZIP_CORPUS_DIR are taken from the caller's working directory (the script
+# then works from the repository root; the defaults are relative to it).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 impl="${1:?usage: ci/conformance-gate.sh IMPL [SUITE…]}"
 shift
+# An absolute path for $1 when it is relative, resolved in the caller's directory.
+from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+if [ -f "$impl" ] || [[ "$impl" == *.toml ]]; then
+  impl=$(from_caller "$impl")
+fi
+report_dir=
+if [ -n "${CZIP_REPORT_DIR:-}" ]; then
+  report_dir=$(from_caller "$CZIP_REPORT_DIR")
+fi
+for var in CZIP_MODELS_DIR CZIP_CORPUS_DIR; do
+  if [ -n "${!var:-}" ]; then export "$var=$(from_caller "${!var}")"; fi
+done
+cd "$(dirname "$0")/.."
 args=()
 for s in "$@"; do args+=(--suite "$s"); done
 name=$(basename "$impl" .toml)
-out="${CZIP_REPORT_DIR:-reports/gate}/$name"
+out="${report_dir:-reports/gate}/$name"
 cargo build --release --locked --bin czip-conformance >&2
 set +e
 target/release/czip-conformance run --impl "$impl" "${args[@]}" --report "$out"

@@ -480,10 +480,11 @@ fn unknown_ops_and_bad_arguments_never_crash_it() {
     assert_eq!(v, json!({"result": 107}));
 }
 
-#[test]
-fn without_the_package_hello_works_and_every_op_says_how_to_install_it() {
+/// Whether `python3` runs and `compress_zip` does not import without
+/// `PYTHONPATH`; when it is installed, its absence cannot be tested (skipped).
+fn package_absent() -> bool {
     if !have_python() {
-        return;
+        return false;
     }
     let importable = Command::new("python3")
         .args(["-c", "import compress_zip"])
@@ -493,6 +494,13 @@ fn without_the_package_hello_works_and_every_op_says_how_to_install_it() {
         .is_ok_and(|s| s.success());
     if importable {
         eprintln!("SKIPPED: compress_zip is installed on this machine, so its absence cannot be tested");
+    }
+    !importable
+}
+
+#[test]
+fn without_the_package_hello_works_and_every_op_says_how_to_install_it() {
+    if !package_absent() {
         return;
     }
     let mut h = Harness::spawn("absent", "");
@@ -508,6 +516,49 @@ fn without_the_package_hello_works_and_every_op_says_how_to_install_it() {
         assert!(e.starts_with(NOT_IMPORTABLE) && e.contains("No module named") && e.contains("pip install -e"), "{op}: {e}");
     }
     assert!(matches!(h.call("no_such_op", json!({})).0, Outcome::Unsupported(_)));
+}
+
+/// `czip-conformance run --impl python` without the package stopped with
+/// exit 1 and no report, where the README promises a run whose cases say what
+/// is wrong: now one line says why, every case sent fails with the import
+/// error and the install command (the reject cases too, though they expect an
+/// error), the report is written, and the run exits 1.
+#[test]
+fn run_without_the_package_writes_a_report_that_names_the_cause_on_every_case() {
+    if !package_absent() {
+        return;
+    }
+    let dir = scratch("run-absent");
+    let report = dir.join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_czip-conformance"))
+        .args(["run", "--impl", "python", "--suite", "reject", "--report", &report.display().to_string()])
+        .current_dir(ROOT)
+        .env("PYTHONPATH", dir.join("corpus"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let cause: Vec<&str> = stderr.lines().filter(|l| l.contains("not importable")).collect();
+    assert_eq!(
+        cause,
+        ["czip-conformance: the Python package compress_zip is not importable (ModuleNotFoundError: No module named 'compress_zip'), so every case fails; install it with `pip install -e <path to compress-zip>` (adapters/python/README.md)"]
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    let suite = &r["suites"][0];
+    assert_eq!((&suite["name"], &suite["total"], &suite["pass"], &suite["fail"]), (&json!("reject"), &json!(89), &json!(0), &json!(69)));
+    let failures = r["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 69);
+    for f in failures {
+        let m = f["message"].as_str().unwrap();
+        assert!(
+            m.starts_with(&format!("implementation failure: {NOT_IMPORTABLE} (ModuleNotFoundError: No module named 'compress_zip'); install it")) && m.contains("pip install -e"),
+            "{m}"
+        );
+    }
+    let unsupported = r["unsupported"].as_array().unwrap();
+    assert_eq!(unsupported.len(), 20, "cases needing undeclared features stay unsupported");
 }
 
 /// The transport as a non-Rust runner sees it: ids echoed, one line per
@@ -539,6 +590,7 @@ fn raw_session_and_exit_on_eof() {
         json!({"id": 44, "op": "sra_rne_tte_s32", "args": {"v": 1}}).to_string(),
         json!({"id": 45, "op": "mystery", "args": {}}).to_string(),
         json!({"id": 46, "op": "hello", "args": {"protocol": 2}}).to_string(),
+        json!({"id": 47, "args": {}}).to_string(),
     ];
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all((requests.join("\n") + "\n").as_bytes()).unwrap();
@@ -551,7 +603,7 @@ fn raw_session_and_exit_on_eof() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
         .collect();
     let ids: Vec<&Value> = lines.iter().map(|l| &l["id"]).collect();
-    assert_eq!(ids, [&json!(1), &Value::Null, &json!(42), &json!(43), &json!(44), &json!(45), &json!(46)]);
+    assert_eq!(ids, [&json!(1), &Value::Null, &json!(42), &json!(43), &json!(44), &json!(45), &json!(46), &json!(47)]);
     assert_eq!(lines[0]["result"]["version"], "0.0.0+fake");
     assert_eq!(lines[0]["result"]["importable"], true);
     assert!(lines[1]["error"].as_str().unwrap().contains("not JSON"));
@@ -560,6 +612,7 @@ fn raw_session_and_exit_on_eof() {
     assert!(lines[4]["error"].as_str().unwrap().contains("\"sh\"") || lines[4]["error"].as_str().unwrap().contains("'sh'"));
     assert!(lines[5]["unsupported"].is_string());
     assert!(lines[6]["error"].as_str().unwrap().contains("protocol 1"));
+    assert_eq!(lines[7]["error"], "op: expected a string, not None", "a request without op is malformed, not an unknown op");
     assert!(String::from_utf8_lossy(&out.stderr).contains("FAKE compress_zip: loading"), "the package's print went to stderr");
 }
 

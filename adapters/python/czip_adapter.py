@@ -326,6 +326,8 @@ class Adapter:
     # -- protocol
 
     def handle(self, op, a):
+        if not isinstance(op, str):
+            raise OpError(f"op: expected a string, not {op!r}")
         if op == "hello":
             return self.hello(a)
         fn = getattr(self, "op_" + op, None) if isinstance(op, str) and re.fullmatch(r"[a-z0-9_]+", op) else None
@@ -344,9 +346,9 @@ class Adapter:
         for key in ("models_dir", "vectors_dir", "corpus_dir"):
             if isinstance(a.get(key), str):
                 setattr(self, key, os.path.abspath(a[key]))
-        if self.pkg.mod is None:
-            print(f"czip_adapter: compress_zip is not importable ({self.pkg.error}); every op will answer an error",
-                  file=sys.stderr)
+        # No message on stderr when the package is missing: `importable` and
+        # `import_error` below say it, the runner prints one line, and every
+        # later answer is an error naming the cause and the fix.
         return {
             "name": "python-compress_zip",
             "version": self.pkg.version() or "not importable",

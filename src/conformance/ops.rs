@@ -91,7 +91,12 @@ impl Context {
         }
         let path = self.model_path(name)?;
         if !path.exists() {
-            return Err(format!("model {name} not found at {} (set --models-dir / CZIP_MODELS_DIR)", path.display()));
+            let hint = if name.starts_with("synthetic/") {
+                "the synthetic models are in the golden corpus: pass --vectors DIR"
+            } else {
+                "pass --models-dir DIR or set CZIP_MODELS_DIR to the directory of the published models"
+            };
+            return Err(format!("model {name} not found at {} ({hint})", path.display()));
         }
         let m = Arc::new(Model::open(&path).map_err(|e| e.to_string())?);
         cache.insert(name.to_string(), m.clone());

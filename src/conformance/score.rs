@@ -18,6 +18,8 @@ use crate::pipeline::{compress, decode_tokens_unverified, decompress_with, Compr
 /// What to score.
 pub struct ScoreOptions {
     pub impl_name: String,
+    /// What [`score`] scores: a `.czip` file, or a directory searched
+    /// recursively ([`score_selected`] takes its own list instead).
     pub files_dir: PathBuf,
     /// Model for files whose `model_id_hash` names none we know (default v001).
     pub default_model: String,
@@ -220,18 +222,46 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
 /// A suite's rows in a report: (name, required, indices of its case results).
 pub type SuiteRows = Vec<(String, bool, Vec<usize>)>;
 
-/// Scores every `*.czip` in `opts.files_dir` (sorted by name).
-pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResult>, SuiteRows), String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&opts.files_dir)
-        .map_err(|e| format!("cannot read {}: {e}", opts.files_dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "czip"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("no .czip files in {}", opts.files_dir.display()));
+/// The files to score: each path that is a file, and every `*.czip` under
+/// each path that is a directory (recursively), sorted by path, each once.
+pub fn select_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.path();
+            if path.is_dir() {
+                walk(&path, found)?;
+            } else if path.extension().is_some_and(|x| x == "czip") {
+                found.push(path);
+            }
+        }
+        Ok(())
     }
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        if meta.is_dir() {
+            walk(p, &mut files)?;
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    if files.is_empty() {
+        let names: Vec<_> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!("no .czip files in {}", names.join(", ")));
+    }
+    Ok(files)
+}
+
+/// Scores `opts.files_dir`: the file, or every `*.czip` below the directory (sorted by path).
+pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResult>, SuiteRows), String> {
+    score_selected(ctx, opts, select_files(std::slice::from_ref(&opts.files_dir))?)
+}
+
+/// Scores `files` (from [`select_files`]), in that order.
+pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -> Result<(Report, Vec<CaseResult>, SuiteRows), String> {
     let verdicts: Vec<FileVerdict> = {
         use rayon::prelude::*;
         files

@@ -2,9 +2,12 @@
 //! golden corpus, bit for bit, and says where it first departs.
 //!
 //! Exit codes: 0 every required case passed; 1 a required case failed (or
-//! the run could not be done); 2 usage error.
+//! the run could not be done); 2 usage error; 141 stdout was closed (see
+//! `stdout.rs`).
 
+mod python;
 mod serve;
+mod stdout;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,11 +15,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use czip::conformance::localize;
-use czip::conformance::implementation::{from_manifest, Builtin, Implementation, ProcessAdapter};
+use czip::conformance::implementation::{from_manifest, Builtin, Implementation};
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
 use czip::conformance::runner::run_cases;
 use czip::conformance::suite::{load_cases, load_suites};
+use stdout::{out, outln};
 
 #[derive(Parser)]
 #[command(
@@ -28,9 +32,10 @@ The golden corpus (vectors/) holds cases for every level of the stack: primitive
 model steps, coder chunks and whole files. Suites (suites/) group them; an implementation declares \
 the features it supports and is scored on those (the rest is reported as unsupported).\n\n\
 Examples:\n  czip-conformance list\n  czip-conformance run --impl rust\n  \
-czip-conformance run --impl python --suite core\n  czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
-czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n\n\
-Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors."
+czip-conformance run --impl python --suite core reject\n  czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
+czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n  \
+echo '{\"id\":1,\"op\":\"clamp_i8\",\"args\":{\"x\":300}}' | czip-conformance serve\n\n\
+Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors, 141 when stdout was closed early."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,12 +44,25 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct Paths {
-    /// The golden corpus.
-    #[arg(long, default_value = "vectors", value_name = "DIR")]
-    vectors: PathBuf,
+    #[command(flatten)]
+    data: DataPaths,
     /// Suite manifests.
     #[arg(long, default_value = "suites", value_name = "DIR")]
     suites_dir: PathBuf,
+}
+
+impl Paths {
+    fn context(&self) -> Context {
+        self.data.context()
+    }
+}
+
+/// Where the models and texts that cases name are found.
+#[derive(Args, Clone)]
+struct DataPaths {
+    /// The golden corpus (its models/ holds the synthetic models).
+    #[arg(long, default_value = "vectors", value_name = "DIR")]
+    vectors: PathBuf,
     /// The published models (v000_eng.czm, v001_eng.czm). Default: $CZIP_MODELS_DIR or ../shared/models.
     #[arg(long, value_name = "DIR")]
     models_dir: Option<PathBuf>,
@@ -53,7 +71,7 @@ struct Paths {
     corpus: Option<PathBuf>,
 }
 
-impl Paths {
+impl DataPaths {
     fn context(&self) -> Context {
         let env_or = |var: &str, default: &str| std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
         Context::new(
@@ -81,11 +99,19 @@ enum Cmd {
     Run(RunArgs),
     /// Score .czip files another implementation produced (named after the corpus texts).
     Score(ScoreArgs),
-    /// Speak the adapter protocol on stdin/stdout for the built-in engine.
+    /// Speak the adapter protocol (adapters/PROTOCOL.md) on stdin/stdout for the built-in engine.
+    ///
+    /// One JSON request per line on stdin, one JSON answer per line on stdout;
+    /// exits 0 at the end of stdin. The directories below are where models and
+    /// texts are looked for until a `hello` request names others.
+    ///
+    /// Example: echo '{"id":1,"op":"clamp_i8","args":{"x":300}}' | czip-conformance serve
     Serve {
         /// Inject a deliberate fault (for testing runners): udiv-round-up, clamp-128, wrap-accumulator.
         #[arg(long, value_name = "NAME")]
         fault: Option<String>,
+        #[command(flatten)]
+        paths: DataPaths,
     },
 }
 
@@ -94,13 +120,16 @@ struct ScoreArgs {
     /// Name of the implementation that produced the files (for the report).
     #[arg(long = "impl-name", value_name = "NAME")]
     impl_name: String,
-    /// Directory of `<corpus text>.czip` files.
-    #[arg(long, value_name = "DIR")]
-    files: PathBuf,
+    /// `<corpus text>.czip` files, or directories searched recursively for them
+    /// (scored in sorted path order).
+    #[arg(long, value_name = "PATH", num_args = 1.., required = true)]
+    files: Vec<PathBuf>,
     #[command(flatten)]
     paths: Paths,
-    /// Model for files whose model_id_hash is not a known one: v000 or v001.
-    #[arg(long, default_value = "v001", value_parser = ["v000", "v001"])]
+    /// Model for files whose model_id_hash is not a known one: v000 or v001, or
+    /// the path of a copy of one of those two published models (recognised by
+    /// its content; loaded from --models-dir).
+    #[arg(long, default_value = "v001", value_name = "NAME|PATH")]
     model: String,
     /// Where to write report.json, report.md and junit.xml.
     #[arg(long, value_name = "DIR")]
@@ -111,10 +140,11 @@ struct ScoreArgs {
 struct RunArgs {
     /// `rust` (built-in engine), `python` (the public package through adapters/python),
     /// or a path to an implementation manifest (TOML).
-    #[arg(long = "impl", value_name = "NAME")]
-    implementation: String,
-    /// Suites to run (default: all).
-    #[arg(long = "suite", value_name = "S")]
+    #[arg(long = "impl", value_name = "NAME", value_parser = ImplArg::parse)]
+    implementation: ImplArg,
+    /// Suites to run (default: all): `--suite core reject`, `--suite core --suite reject`
+    /// or `--suite core,reject`. `czip-conformance list` names them.
+    #[arg(long = "suite", value_name = "S", num_args = 1.., value_delimiter = ',')]
     suite: Vec<String>,
     #[command(flatten)]
     paths: Paths,
@@ -136,6 +166,22 @@ struct RunArgs {
     allow_partial: bool,
 }
 
+/// Why a command stopped without a verdict.
+enum Failure {
+    /// The command line asks for something that does not exist or cannot be
+    /// done (exit 2, like clap's own usage errors).
+    Usage(String),
+    /// The work failed: unreadable corpus, an implementation that cannot be
+    /// started, a report that cannot be written (exit 1).
+    Run(String),
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Self {
+        Failure::Run(e)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
@@ -143,63 +189,74 @@ fn main() -> ExitCode {
         Cmd::Generate { paths } => generate(&paths),
         Cmd::Run(a) => run(&a),
         Cmd::Score(a) => score(&a),
-        Cmd::Serve { fault } => serve::serve(fault.as_deref()),
+        Cmd::Serve { fault, paths } => serve::serve(fault.as_deref(), paths.context()),
     };
-    match r {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
+    let status = match r {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(Failure::Usage(e)) => {
             eprintln!("czip-conformance: {e}");
-            ExitCode::from(1)
+            2
         }
-    }
+        Err(Failure::Run(e)) => {
+            eprintln!("czip-conformance: {e}");
+            1
+        }
+    };
+    ExitCode::from(stdout::failed_status().unwrap_or(status))
 }
 
-fn list(paths: &Paths) -> Result<bool, String> {
-    let cases = load_cases(&paths.vectors)?;
+fn list(paths: &Paths) -> Result<bool, Failure> {
+    let cases = load_cases(&paths.data.vectors)?;
     let suites = load_suites(&paths.suites_dir, &cases)?;
-    println!("{:<16} {:>6} {:>9}  description", "suite", "cases", "required");
+    outln(&format!("{:<16} {:>6} {:>9}  description", "suite", "cases", "required"));
     for s in &suites {
-        println!("{:<16} {:>6} {:>9}  {}", s.name, s.cases.len(), if s.required { "yes" } else { "no" }, s.description);
+        outln(&format!("{:<16} {:>6} {:>9}  {}", s.name, s.cases.len(), if s.required { "yes" } else { "no" }, s.description));
     }
-    println!("{} cases in {}", cases.len(), paths.vectors.display());
+    outln(&format!("{} cases in {}", cases.len(), paths.data.vectors.display()));
     Ok(true)
 }
 
-/// Opens the implementation named on the command line.
-fn open_impl(name: &str, paths: &Paths, timeout: u64) -> Result<Box<dyn Implementation>, String> {
-    let timeout = std::time::Duration::from_secs(timeout);
-    match name {
-        "rust" => Ok(Box::new(Builtin::new(paths.context()))),
-        "python" => {
-            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
-            let argv = vec!["python3".to_string(), script.display().to_string()];
-            let a = ProcessAdapter::spawn(&argv, &[], timeout, &paths.context())?;
-            if a.hello.get("importable") == Some(&serde_json::Value::Bool(false)) {
-                return Err(format!(
-                    "the Python package compress_zip is not importable ({}). Install it from its source tree with `pip install -e <path to compress-zip/python>` (see adapters/python/README.md), then run again; `python3 {} --check` tells whether it imports",
-                    a.hello.get("import_error").and_then(serde_json::Value::as_str).unwrap_or("unknown error"),
-                    script.display()
-                ));
-            }
-            Ok(Box::new(a))
+/// `run --impl`: which implementation to score.
+#[derive(Clone)]
+enum ImplArg {
+    Rust,
+    Python,
+    Manifest(PathBuf),
+}
+
+impl ImplArg {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "rust" => Ok(ImplArg::Rust),
+            "python" => Ok(ImplArg::Python),
+            path if path.ends_with(".toml") => Ok(ImplArg::Manifest(PathBuf::from(path))),
+            _ => Err("expected rust, python or a path to an implementation manifest (.toml)".into()),
         }
-        path if path.ends_with(".toml") => from_manifest(std::path::Path::new(path), paths.context()),
-        other => Err(format!("--impl {other}: expected rust, python or a path to an implementation manifest (.toml)")),
     }
 }
 
-fn run(a: &RunArgs) -> Result<bool, String> {
-    if let Some(k) = a.kernel {
-        czip::model::kernels::Kernel::set_default(k)?;
+/// Opens the implementation named on the command line.
+fn open_impl(which: &ImplArg, paths: &Paths, timeout: u64) -> Result<Box<dyn Implementation>, Failure> {
+    let timeout = std::time::Duration::from_secs(timeout);
+    match which {
+        ImplArg::Rust => Ok(Box::new(Builtin::new(paths.context()))),
+        ImplArg::Python => Ok(python::open(&paths.context(), timeout)?),
+        ImplArg::Manifest(path) => Ok(from_manifest(path, paths.context())?),
     }
-    let all_cases = load_cases(&a.paths.vectors)?;
+}
+
+fn run(a: &RunArgs) -> Result<bool, Failure> {
+    if let Some(k) = a.kernel {
+        czip::model::kernels::Kernel::set_default(k).map_err(|e| Failure::Usage(format!("--kernel: {e}")))?;
+    }
+    let all_cases = load_cases(&a.paths.data.vectors)?;
     let mut suites = load_suites(&a.paths.suites_dir, &all_cases)?;
     if !a.suite.is_empty() {
         for s in &a.suite {
             if !suites.iter().any(|x| &x.name == s) {
                 let names: Vec<_> = suites.iter().map(|x| x.name.as_str()).collect();
-                return Err(format!("no suite {s:?} (have: {})", names.join(", ")));
+                return Err(Failure::Usage(format!("--suite {s}: no such suite (have: {})", names.join(", "))));
             }
         }
         suites.retain(|x| a.suite.contains(&x.name));
@@ -244,43 +301,64 @@ fn run(a: &RunArgs) -> Result<bool, String> {
         }
     }
     report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
-    print!("{}", report.to_terminal());
+    out(&report.to_terminal());
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
     if let Some(dir) = &a.report {
         report.write(dir, &results, &suite_idx)?;
         eprintln!("reports written to {}", dir.display());
     }
-    println!("{}", report.closing_line());
+    outln(&report.closing_line());
     Ok(report.passed())
 }
 
 /// Failures localised down the stack per run (each may cost a few more requests).
 const LOCALISE_AT_MOST: usize = 20;
 
-fn score(a: &ScoreArgs) -> Result<bool, String> {
-    use czip::conformance::score::{score, ScoreOptions};
+fn score(a: &ScoreArgs) -> Result<bool, Failure> {
+    use czip::conformance::score::{score_selected, select_files, ScoreOptions};
     let ctx = a.paths.context();
-    let opts = ScoreOptions { impl_name: a.impl_name.clone(), files_dir: a.files.clone(), default_model: a.model.clone() };
+    let default_model = published_model_name(&a.model)?;
+    let files = select_files(&a.files)?;
+    let opts = ScoreOptions { impl_name: a.impl_name.clone(), files_dir: a.files[0].clone(), default_model };
     let started = std::time::Instant::now();
-    let (mut report, results, suites) = score(&ctx, &opts)?;
+    let (mut report, results, suites) = score_selected(&ctx, &opts, files)?;
     report.provenance = Some(Provenance::collect(&ctx, false, started.elapsed()));
-    print!("{}", report.to_terminal());
+    out(&report.to_terminal());
     for f in &report.findings {
-        println!("finding: {f}");
+        outln(&format!("finding: {f}"));
     }
     if let Some(dir) = &a.report {
         report.write(dir, &results, &suites)?;
         eprintln!("reports written to {}", dir.display());
     }
-    println!("{}", report.closing_line());
+    outln(&report.closing_line());
     Ok(report.passed())
 }
 
-fn generate(paths: &Paths) -> Result<bool, String> {
+/// `score --model`: `v000` / `v001`, or the path of a copy of one of them,
+/// recognised by its content hash (the model is then loaded from the models
+/// directory like a name).
+fn published_model_name(arg: &str) -> Result<String, Failure> {
+    use czip::model::load::{known_model_name, md5_prefix_u32};
+    if matches!(arg, "v000" | "v001") {
+        return Ok(arg.to_string());
+    }
+    let bytes = std::fs::read(arg)
+        .map_err(|e| Failure::Usage(format!("--model {arg}: neither v000, v001 nor a readable model file ({e})")))?;
+    match known_model_name(md5_prefix_u32(&bytes)) {
+        Some(file) => Ok(file.trim_end_matches("_eng.czm").to_string()),
+        None => Err(Failure::Usage(format!(
+            "--model {arg}: not a copy of a published model (v000_eng.czm or v001_eng.czm); its content hash {:08x} matches neither",
+            md5_prefix_u32(&bytes)
+        ))),
+    }
+}
+
+fn generate(paths: &Paths) -> Result<bool, Failure> {
     use czip::conformance::generate::{generate_all, GenerateOptions};
     let ctx = paths.context();
     let opts = GenerateOptions {
-        out_dir: paths.vectors.clone(),
+        out_dir: paths.data.vectors.clone(),
         suites_dir: paths.suites_dir.clone(),
         models_dir: ctx.models_dir.clone(),
         corpus_dir: ctx.corpus_dir.clone(),
@@ -288,6 +366,11 @@ fn generate(paths: &Paths) -> Result<bool, String> {
     let started = std::time::Instant::now();
     let summary = generate_all(&opts, &mut |msg| eprintln!("{msg}"))?;
     let total: usize = summary.files.iter().map(|(_, n)| n).sum();
-    println!("{total} cases in {} files written to {} ({:.0} s)", summary.files.len(), paths.vectors.display(), started.elapsed().as_secs_f64());
+    outln(&format!(
+        "{total} cases in {} files written to {} ({:.0} s)",
+        summary.files.len(),
+        paths.data.vectors.display(),
+        started.elapsed().as_secs_f64()
+    ));
     Ok(true)
 }

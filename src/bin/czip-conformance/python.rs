@@ -1,0 +1,48 @@
+//! `run --impl python`: the adapter of `adapters/python` for the public
+//! package `compress_zip`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use czip::conformance::implementation::{Implementation, ProcessAdapter};
+use czip::conformance::ops::{Context, Outcome};
+use serde_json::Value;
+
+/// Starts the adapter. When the package does not import, the run still goes
+/// ahead (adapters/python/README.md): the adapter answers every op with an
+/// error that names the import error and how to install the package, and
+/// [`NotImportable`] makes each of those a failure, so the report shows the
+/// cause on every case and the run exits 1.
+pub fn open(ctx: &Context, timeout: Duration) -> Result<Box<dyn Implementation>, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
+    let argv = vec!["python3".to_string(), script.display().to_string()];
+    let a = ProcessAdapter::spawn(&argv, &[], timeout, ctx)?;
+    if a.hello.get("importable") != Some(&Value::Bool(false)) {
+        return Ok(Box::new(a));
+    }
+    eprintln!(
+        "czip-conformance: the Python package compress_zip is not importable ({}), so every case fails; install it with `pip install -e <path to compress-zip>` (adapters/python/README.md)",
+        a.hello.get("import_error").and_then(Value::as_str).unwrap_or("unknown error")
+    );
+    Ok(Box::new(NotImportable(a)))
+}
+
+/// The adapter without its package: its error answers are failures of the
+/// implementation, even for cases that expect a refusal.
+struct NotImportable(ProcessAdapter);
+
+impl Implementation for NotImportable {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn features(&self) -> &BTreeSet<String> {
+        self.0.features()
+    }
+    fn call(&mut self, op: &str, args: &Value) -> Outcome {
+        match self.0.call(op, args) {
+            Outcome::Error(e) => Outcome::Broken(e),
+            other => other,
+        }
+    }
+}
