@@ -24,8 +24,10 @@ frequency table and a 32-bit arithmetic coder codes chunks of 64..1024 tokens; t
 CZIPv1 file (16-byte header + brotli or zstd payload). Every step is integer arithmetic, so every \
 conforming implementation produces the same bits.\n\n\
 Examples:\n  czip compress -m ../shared/models/v001_eng.czm -L 3 -i book.txt -o book.czip\n  \
-czip decompress -m ../shared/models/v001_eng.czm -i book.czip -o book.txt\n  \
-czip test -m ../shared/models/v001_eng.czm *.czip\n  czip inspect book.czip --json\n\n\
+czip decompress -m ../shared/models -i book.czip -o book.txt\n  \
+czip test -m ../shared/models *.czip\n  czip inspect book.czip --json\n\n\
+-m takes a model file, or a directory of the published models (then reading picks the one a \
+file names). An output never replaces the input, nor an existing file unless -f is given.\n\n\
 Exit status: 0 success, 1 bad input or data (one line on stderr), 2 usage error."
 )]
 pub struct Cli {
@@ -49,9 +51,9 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct ModelArg {
-    /// Model file (`.czm`), e.g. ../shared/models/v001_eng.czm, or a directory
-    /// holding the published models (v000_eng.czm, v001_eng.czm): writing uses
-    /// the newest, reading the one the file's model_id_hash names.
+    /// Model file (`.czm`), e.g. ../shared/models/v001_eng.czm; or a directory of
+    /// published models (v000_eng.czm, v001_eng.czm): compress uses the newest,
+    /// decompress and test the one the file's model_id_hash names.
     #[arg(short = 'm', long = "model", value_name = "MODEL")]
     pub model: PathBuf,
 }
@@ -59,8 +61,8 @@ pub struct ModelArg {
 /// Where the output goes and whether it may replace a file.
 #[derive(Args)]
 pub struct OutputArg {
-    /// Replace an existing output file; allow compressed output to a terminal.
-    /// (The output is never allowed to be the input file.)
+    /// Replace an existing output file, or write compressed data to a terminal.
+    /// The input file is never overwritten.
     #[arg(short = 'f', long = "force")]
     pub force: bool,
 }
@@ -96,7 +98,7 @@ pub struct CompressArgs {
     /// Input text (`-` = stdin).
     #[arg(short = 'i', long = "input", value_name = "IN")]
     pub input: PathBuf,
-    /// Output file (`-` = stdout, not a terminal unless -f); must not exist unless -f.
+    /// Output file (`-` = stdout, not a terminal); refused if it exists, unless -f.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
     #[command(flatten)]
@@ -131,7 +133,7 @@ pub struct DecompressArgs {
     /// Input CZIPv1 file (`-` = stdin).
     #[arg(short = 'i', long = "input", value_name = "IN")]
     pub input: PathBuf,
-    /// Output text (`-` = stdout); must not exist unless -f.
+    /// Output text (`-` = stdout); refused if it exists, unless -f.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
     #[command(flatten)]
