@@ -56,10 +56,10 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
         // kernels (once per process) and starts the workers, so the timed
         // runs measure the steady state.
         let ((packed, ct), (back, dt)) = in_pool(&a.threads, || {
-            let _ = pipeline::compress(&model, &text, &opts, None);
-            let c = best_of(a.repeat, || pipeline::compress(&model, &text, &opts, None));
+            let _ = pipeline::compress(model, &text, &opts, None);
+            let c = best_of(a.repeat, || pipeline::compress(model, &text, &opts, None));
             let d = match &c.0 {
-                Ok(p) => best_of(a.repeat, || pipeline::decompress(&model, p, None)),
+                Ok(p) => best_of(a.repeat, || pipeline::decompress(model, p, None)),
                 Err(_) => (Ok(Vec::new()), std::time::Duration::ZERO),
             };
             (c, d)

@@ -211,7 +211,7 @@ const PUBLISHED_MODELS: [&str; 2] = ["v000_eng.czm", "v001_eng.czm"];
 /// What `-m` names: a model file, or a directory of published models, each
 /// loaded when first needed.
 pub enum Models {
-    File(Model),
+    File(Box<Model>),
     /// Present models of [`PUBLISHED_MODELS`], newest first (never empty:
     /// [`Models::open`] refuses such a directory).
     Dir { dir: PathBuf, found: Vec<(PathBuf, OnceCell<Model>)> },
@@ -224,7 +224,7 @@ fn no_published_model(dir: &Path) -> String {
 impl Models {
     pub fn open(path: &Path) -> Result<Models, String> {
         if !path.is_dir() {
-            return load_model(path).map(Models::File);
+            return load_model(path).map(|m| Models::File(Box::new(m)));
         }
         let found: Vec<_> = PUBLISHED_MODELS
             .iter()
