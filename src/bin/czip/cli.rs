@@ -274,10 +274,13 @@ impl Models {
             return Self::load(newest);
         };
         let stored = f.inner.model_id_hash;
+        // A model that does not load is no candidate (it is reported only
+        // if it is the fallback below).
         for entry in found {
-            let m = Self::load(entry)?;
-            if classify(stored, m.content_hash()) == ModelMatch::Same {
-                return Ok(m);
+            if let Ok(m) = Self::load(entry) {
+                if classify(stored, m.content_hash()) == ModelMatch::Same {
+                    return Ok(m);
+                }
             }
         }
         let names: Vec<String> = found.iter().map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
