@@ -24,7 +24,13 @@ pub enum Error {
     ChunkLengthUnsupported { log2: u8, max_log2: u8, rope_rows: usize },
     /// A chunk failed to code or decode; `hint` (possibly empty) says whether
     /// the file's `model_id_hash` suggests another model.
-    Chunk { chunk: usize, position: usize, detail: ChunkFailure, hint: String },
+    ///
+    /// `chunk` is the lowest-index failing chunk, whatever the thread count
+    /// (see `map_in_order` in `src/pipeline/mod.rs`). `position` is the
+    /// 0-based token position within that chunk (`0..tokens_in_chunk`), or
+    /// `None` when the failure concerns the chunk as a whole
+    /// ([`ChunkFailure::NotCanonical`]: the check runs after its last token).
+    Chunk { chunk: usize, position: Option<usize>, detail: ChunkFailure, hint: String },
     /// The decoded text's length differs from `uncompressed_len`.
     DecodedLengthMismatch { expected: u64, decoded: u64, hint: String },
     /// The decoded bytes are not UTF-8.
@@ -95,9 +101,10 @@ impl fmt::Display for Error {
                 f,
                 "chunk length 2^{log2}: expected 2^6..=2^{max_log2} (the model's RoPE tables have {rope_rows} rows)"
             ),
-            Error::Chunk { chunk, position, detail, hint } => {
+            Error::Chunk { chunk, position: Some(position), detail, hint } => {
                 write!(f, "chunk {chunk}, token position {position}: {detail}{hint}")
             }
+            Error::Chunk { chunk, position: None, detail, hint } => write!(f, "chunk {chunk}: {detail}{hint}"),
             Error::DecodedLengthMismatch { expected, decoded, hint } => {
                 write!(f, "uncompressed_len: header says {expected} bytes, decoding gave {decoded}{hint}")
             }

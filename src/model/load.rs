@@ -95,9 +95,9 @@ impl Model {
     fn from_storage(storage: Storage) -> Result<Model, ModelError> {
         let bytes = storage.bytes();
         check_header_keys_unique(bytes)?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Container(format!("{e:?}")))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Container(e.to_string()))?;
         let (_, meta) =
-            SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Container(format!("{e:?}")))?;
+            SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Container(e.to_string()))?;
         let meta_map: HashMap<String, String> =
             meta.metadata().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
         let md = Meta(&meta_map);
@@ -422,7 +422,7 @@ impl<'d> Tensors<'_, 'd> {
         if v.dtype() != dtype {
             return Err(ModelError::WrongDtype {
                 tensor: name.to_string(),
-                found: format!("{:?}", v.dtype()),
+                found: v.dtype().to_string(),
                 expected: dtype_name(dtype),
             });
         }

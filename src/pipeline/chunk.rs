@@ -134,7 +134,10 @@ impl<'m> ChunkCoder<'m> {
         Ok(enc.finish())
     }
 
-    /// Decodes `n` tokens from `bytes`, appending them to `out`.
+    /// Decodes `n` tokens from `bytes`, appending them to `out`. On failure,
+    /// returns the 0-based token position; a chunk that fails the
+    /// re-encoding check ([`check_canonical`]) as a whole reports `n`, one
+    /// past its last token (the check runs after it).
     pub fn decode(&mut self, bytes: &[u8], n: usize, out: &mut Vec<u32>) -> Result<(), (usize, ChunkFailure)> {
         self.batch.reset_slot(0);
         let mut dec = Decoder::new(bytes);
@@ -186,10 +189,16 @@ impl<'m> LockstepDecoder<'m> {
     }
 
     /// Decodes chunk `j` from `chunks[j] = (bytes, token count)`, returning
-    /// each chunk's tokens in order. On failure: `(index in chunks, position, failure)`
-    /// of the first failing row of the earliest failing step.
+    /// each chunk's tokens in order. On failure: `(j, position, failure)` of
+    /// the **lowest-index** failing chunk `j`, with the 0-based token
+    /// position, or `None` when the chunk fails the re-encoding check
+    /// ([`check_canonical`]) as a whole. Whether and where a chunk fails depends on
+    /// that chunk alone (it has its own KV slot), so the answer is the same
+    /// whatever the group: a failed chunk leaves the lockstep, the chunks
+    /// above the lowest failure so far are dropped (they cannot be the
+    /// answer), the ones below it run to their end.
     #[allow(clippy::type_complexity)]
-    pub fn decode(&mut self, chunks: &[(&[u8], usize)]) -> Result<Vec<Vec<u32>>, (usize, usize, ChunkFailure)> {
+    pub fn decode(&mut self, chunks: &[(&[u8], usize)]) -> Result<Vec<Vec<u32>>, (usize, Option<usize>, ChunkFailure)> {
         assert!(chunks.len() <= self.batch.slots());
         let m = self.model;
         let v = m.config().vocab_size;
@@ -199,29 +208,48 @@ impl<'m> LockstepDecoder<'m> {
         for s in 0..chunks.len() {
             self.batch.reset_slot(s);
         }
+        // The lowest failing chunk so far; only chunks below it still decode.
+        let mut failure: Option<(usize, Option<usize>, ChunkFailure)> = None;
         let longest = chunks.iter().map(|c| c.1).max().unwrap_or(0);
         let mut rows: Vec<(usize, u32)> = Vec::with_capacity(chunks.len());
         for i in 0..longest {
+            let limit = failure.as_ref().map_or(chunks.len(), |f| f.0);
             rows.clear();
-            for (s, &(_, n)) in chunks.iter().enumerate() {
+            for (s, &(_, n)) in chunks.iter().enumerate().take(limit) {
                 if i < n {
                     rows.push((s, if i == 0 { m.config().bos } else { out[s][i - 1] }));
                 }
             }
-            self.batch.forward(m, &rows, &mut self.logits).map_err(|e| (rows[0].0, i, ChunkFailure::Step(e)))?;
+            let Some(&(first, _)) = rows.first() else { break };
+            // A step error is about position i, not about one row (every row
+            // still decoding is at i): it is charged to the lowest of them.
+            if let Err(e) = self.batch.forward(m, &rows, &mut self.logits) {
+                failure = Some((first, Some(i), ChunkFailure::Step(e)));
+                break;
+            }
             for (r, &(s, _)) in rows.iter().enumerate() {
-                cum_table(m, self.batch.kernel(), &self.logits[r * v..(r + 1) * v], &mut self.cum).map_err(|e| (s, i, e))?;
-                let sym = decoders[s].decode(&self.cum).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
-                encoders[s].encode(&self.cum, sym).map_err(|e| (s, i, ChunkFailure::Coder(e)))?;
-                out[s].push(sym as u32);
+                if failure.as_ref().is_some_and(|f| f.0 < s) {
+                    break;
+                }
+                let step = cum_table(m, self.batch.kernel(), &self.logits[r * v..(r + 1) * v], &mut self.cum)
+                    .and_then(|()| decoders[s].decode(&self.cum).map_err(ChunkFailure::Coder))
+                    .and_then(|sym| encoders[s].encode(&self.cum, sym).map(|()| sym).map_err(ChunkFailure::Coder));
+                match step {
+                    Ok(sym) => out[s].push(sym as u32),
+                    Err(e) => failure = Some((s, Some(i), e)),
+                }
             }
         }
+        let limit = failure.as_ref().map_or(chunks.len(), |f| f.0);
         if self.verify {
-            for (s, (enc, &(bytes, n))) in encoders.into_iter().zip(chunks).enumerate() {
-                check_canonical(enc, bytes).map_err(|f| (s, n, f))?;
+            for (s, (enc, &(bytes, _))) in encoders.into_iter().zip(chunks).enumerate().take(limit) {
+                check_canonical(enc, bytes).map_err(|f| (s, None, f))?;
             }
         }
-        Ok(out)
+        match failure {
+            Some(f) => Err(f),
+            None => Ok(out),
+        }
     }
 }
 

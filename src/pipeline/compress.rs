@@ -2,9 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use rayon::prelude::*;
-
-use super::{ChunkCoder, Progress, MIN_CHUNK_LOG2};
+use super::{map_in_order, ChunkCoder, Progress, MIN_CHUNK_LOG2};
 use crate::container::{write_file, OuterCodec, WriteParams};
 use crate::error::Error;
 use crate::Model;
@@ -68,22 +66,24 @@ pub fn encode_chunks(model: &Model, text: &[u8], chunk_log2: Option<u8>, progres
     // work), let idle workers take rows of the busy ones' chunks.
     let split = tokens.len().div_ceil(chunk_len) < 8 * rayon::current_num_threads();
 
-    let chunks: Vec<Vec<u8>> = tokens
-        .par_chunks(chunk_len)
-        .enumerate()
-        .map_init(
-            || ChunkCoder::new(model, chunk_len).split_rows(split),
-            |coder, (index, chunk)| {
-                let bytes = coder
-                    .encode(chunk)
-                    .map_err(|(position, detail)| Error::Chunk { chunk: index, position, detail, hint: String::new() })?;
-                if let Some(p) = progress {
-                    p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                }
-                Ok(bytes)
-            },
-        )
-        .collect::<Result<_, Error>>()?;
+    let chunk_count = tokens.len().div_ceil(chunk_len);
+    let chunks: Vec<Vec<u8>> = map_in_order(
+        chunk_count,
+        || ChunkCoder::new(model, chunk_len).split_rows(split),
+        |coder, index| {
+            let chunk = &tokens[index * chunk_len..((index + 1) * chunk_len).min(tokens.len())];
+            let bytes = coder.encode(chunk).map_err(|(position, detail)| Error::Chunk {
+                chunk: index,
+                position: Some(position),
+                detail,
+                hint: String::new(),
+            })?;
+            if let Some(p) = progress {
+                p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+            Ok::<_, Error>(bytes)
+        },
+    )?;
 
     let last_chunk_tokens = match tokens.len() % chunk_len {
         0 => chunk_len,

@@ -3,14 +3,14 @@
 
 use std::sync::atomic::Ordering;
 
-use rayon::prelude::*;
-
+use super::map_in_order;
 use super::model_check::{check_model_id, wrong_model_hint, ModelIdCheck};
 use super::chunk::{LockstepDecoder, LOCKSTEP_MAX};
 use super::Progress;
 use crate::container::{read_file, ContainerError, CzipFile, ReadLimits};
 use crate::error::{ChunkFailure, Error};
 use crate::model::Kernel;
+use crate::tokenizer::TokenizerError;
 use crate::Model;
 
 /// Decodes every chunk's tokens (in chunk order) from a parsed file.
@@ -35,31 +35,32 @@ fn decode_tokens_with(model: &Model, file: &CzipFile, progress: Option<&Progress
     let threads = rayon::current_num_threads().max(1);
     let group = count.div_ceil(threads).clamp(1, LOCKSTEP_MAX);
     let kernel = Kernel::current();
-    let groups: Vec<Vec<Vec<u32>>> = (0..count.div_ceil(group))
-        .into_par_iter()
-        .map_init(
-            || {
-                let mut d = LockstepDecoder::new(model, k, group, kernel);
-                d.verify = verify;
-                d
-            },
-            |dec, g| {
-                let first = g * group;
-                let chunks: Vec<(&[u8], usize)> =
-                    (first..(first + group).min(count)).map(|i| (file.chunk(i), file.tokens_in_chunk(i))).collect();
-                let toks = dec.decode(&chunks).map_err(|(j, position, detail)| Error::Chunk {
-                    chunk: first + j,
-                    position,
-                    detail,
-                    hint: String::new(),
-                })?;
-                if let Some(p) = progress {
-                    p.fetch_add(chunks.iter().map(|c| c.1 as u64).sum(), Ordering::Relaxed);
-                }
-                Ok(toks)
-            },
-        )
-        .collect::<Result<_, Error>>()?;
+    // Each group reports its lowest failing chunk and `map_in_order` the
+    // lowest failing group: the error names the lowest failing chunk of the
+    // file, whatever the group size (which follows the thread count).
+    let groups: Vec<Vec<Vec<u32>>> = map_in_order(
+        count.div_ceil(group),
+        || {
+            let mut d = LockstepDecoder::new(model, k, group, kernel);
+            d.verify = verify;
+            d
+        },
+        |dec, g| {
+            let first = g * group;
+            let chunks: Vec<(&[u8], usize)> =
+                (first..(first + group).min(count)).map(|i| (file.chunk(i), file.tokens_in_chunk(i))).collect();
+            let toks = dec.decode(&chunks).map_err(|(j, position, detail)| Error::Chunk {
+                chunk: first + j,
+                position,
+                detail,
+                hint: String::new(),
+            })?;
+            if let Some(p) = progress {
+                p.fetch_add(chunks.iter().map(|c| c.1 as u64).sum(), Ordering::Relaxed);
+            }
+            Ok::<_, Error>(toks)
+        },
+    )?;
     Ok(groups.into_iter().flatten().collect())
 }
 
@@ -135,11 +136,13 @@ pub fn text_from_tokens(model: &Model, file: &CzipFile, chunks: &[Vec<u32>]) -> 
     let decoded_tokens: usize = chunks.iter().map(Vec::len).sum();
     let mut text = Vec::with_capacity(decoded_tokens.min(file.outer.uncompressed_len as usize));
     for (i, toks) in chunks.iter().enumerate() {
-        model.tokenizer().decode_into(toks, &mut text).map_err(|e| Error::Chunk {
-            chunk: i,
-            position: 0,
-            detail: ChunkFailure::Token(e.to_string()),
-            hint: hint(),
+        model.tokenizer().decode_into(toks, &mut text).map_err(|e| {
+            // The first token without bytes (the only way decoding fails).
+            let position = match &e {
+                TokenizerError::TokenOutOfRange { id, .. } => toks.iter().position(|t| t == id),
+                _ => None,
+            };
+            Error::Chunk { chunk: i, position, detail: ChunkFailure::Token(e.to_string()), hint: hint() }
         })?;
         if text.len() as u64 > expected {
             break;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use czip::pipeline::{self, level_to_chunk_log2, CompressOptions};
 
-use crate::cli::{in_pool, load_model, BenchArgs};
+use crate::cli::{in_pool, BenchArgs, Models};
 use crate::io::read_input;
 
 fn best_of<T>(n: u32, mut f: impl FnMut() -> T) -> (T, Duration) {
@@ -30,7 +30,8 @@ fn peak_rss() -> Option<u64> {
 }
 
 pub fn run(a: &BenchArgs) -> Result<(), String> {
-    let model = load_model(&a.model.model)?;
+    let models = Models::open(&a.model.model)?;
+    let (model, model_path) = models.for_writing()?;
     let threads = a.threads.threads.map(usize::from).unwrap_or_else(rayon::current_num_threads);
     let opts = CompressOptions { chunk_log2: a.level.and_then(level_to_chunk_log2), ..Default::default() };
     let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
@@ -39,7 +40,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     }
     println!(
         "model {} · chunk {} tokens · {} thread(s) · kernel {} · best of {}",
-        a.model.model.display(),
+        model_path.unwrap_or(&a.model.model).display(),
         1u32 << k,
         threads,
         czip::model::Kernel::current().name(),
@@ -55,10 +56,10 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
         // kernels (once per process) and starts the workers, so the timed
         // runs measure the steady state.
         let ((packed, ct), (back, dt)) = in_pool(&a.threads, || {
-            let _ = pipeline::compress(&model, &text, &opts, None);
-            let c = best_of(a.repeat, || pipeline::compress(&model, &text, &opts, None));
+            let _ = pipeline::compress(model, &text, &opts, None);
+            let c = best_of(a.repeat, || pipeline::compress(model, &text, &opts, None));
             let d = match &c.0 {
-                Ok(p) => best_of(a.repeat, || pipeline::decompress(&model, p, None)),
+                Ok(p) => best_of(a.repeat, || pipeline::decompress(model, p, None)),
                 Err(_) => (Ok(Vec::new()), std::time::Duration::ZERO),
             };
             (c, d)

@@ -4,12 +4,13 @@ use czip::container::{read_file, ReadLimits};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::cli::{load_model, InspectArgs};
+use crate::cli::{InspectArgs, Models};
 use crate::io::read_input;
 
 pub fn run(a: &InspectArgs) -> Result<(), String> {
     let bytes = read_input(&a.file)?;
-    let model = a.model.as_deref().map(load_model).transpose()?;
+    let models = a.model.as_deref().map(Models::open).transpose()?;
+    let model = models.as_ref().map(|m| m.for_reading(&a.file, &bytes)).transpose()?;
     let limits = ReadLimits { model_capacity_tokens: model.as_ref().map(|m| m.config().rope_rows) };
     let f = read_file(&bytes, &limits).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let (o, i) = (&f.outer, &f.inner);

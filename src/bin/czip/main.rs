@@ -1,7 +1,9 @@
 //! `czip`: compress and decompress text with CZIP v1 (reference mode).
 //!
 //! Exit codes: 0 success, 1 bad input or data (one line on stderr saying what
-//! and where), 2 usage error.
+//! and where), 2 usage error. When the reader of stdout goes away
+//! (`czip inspect F | head -1`), czip ends quietly by SIGPIPE, like any Unix
+//! filter (status 141 in a shell).
 
 mod bench;
 mod cli;
@@ -16,6 +18,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compress(a) => cli::run_compress(&a),
@@ -30,5 +33,18 @@ fn main() -> ExitCode {
             eprintln!("czip: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The Rust runtime ignores SIGPIPE, so a write to a closed pipe returns an
+/// error and `println!` panics on it. czip spawns no child processes (which
+/// would inherit the setting), so the default action is restored: the
+/// process ends quietly when nobody reads its output any more.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; setting
+    // the disposition of SIGPIPE to SIG_DFL has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
