@@ -286,7 +286,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
             let toks: Vec<u32> = vec_arg(a, "tokens")?;
             check_chunk_len(&m, toks.len())?;
-            let bytes = ChunkCoder::new(&m, toks.len().max(1)).encode(&toks).map_err(|(p, e)| format!("position {p}: {e}"))?;
+            let bytes = ChunkCoder::new(&m, toks.len().max(1)).encode(&toks).map_err(|(p, e)| format!("token position {p}: {e}"))?;
             Ok(json!({ "bytes_hex": hex(&bytes) }))
         }
         "chunk_decode" => {
@@ -295,7 +295,14 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             let count: usize = int_arg(a, "n")?;
             check_chunk_len(&m, count)?;
             let mut toks = Vec::with_capacity(count);
-            ChunkCoder::new(&m, count.max(1)).decode(&bytes, count, &mut toks).map_err(|(p, e)| format!("position {p}: {e}"))?;
+            // Position `count` is the re-encoding check of the whole chunk, not a token.
+            ChunkCoder::new(&m, count.max(1)).decode(&bytes, count, &mut toks).map_err(|(p, e)| {
+                if p < count {
+                    format!("token position {p}: {e}")
+                } else {
+                    format!("the chunk as a whole: {e}")
+                }
+            })?;
             Ok(json!({ "tokens": array(&vals(&toks), Dtype::U32) }))
         }
         // §8–§9 files
