@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::Implementation;
+use crate::conformance::compare::MASKED;
 use crate::conformance::ops::{Context, Outcome};
 
 /// A child process speaking the adapter protocol: one JSON request per line
@@ -121,7 +122,11 @@ impl Implementation for ProcessAdapter {
                 continue; // a stale answer to a request that timed out
             }
             if let Some(r) = resp.get("result") {
-                return Outcome::Result(r.clone());
+                let mut r = r.clone();
+                if let Some(fields) = r.as_object_mut() {
+                    fields.remove(MASKED); // the runner's to set, never an adapter's
+                }
+                return Outcome::Result(r);
             }
             if let Some(u) = resp.get("unsupported") {
                 return Outcome::Unsupported(u.as_str().unwrap_or("unsupported").to_string());
