@@ -128,7 +128,11 @@ struct RunArgs {
     /// fastest this CPU runs). Answers are identical for every kernel; forcing
     /// one lets ci/coverage.sh reach each of them.
     #[arg(long, value_name = "K")]
-    kernel: Option<czip::model::kernels::Kernel>,
+    kernel: Option<czip::model::kernels::Kernel>,    /// Keep every case's input, output, stdout and stderr in DIR, named by
+    /// case id, with `<case id>.sh` and `commands.sh` to re-run them by hand
+    /// (manifests with [templates] only).
+    #[arg(long, value_name = "DIR")]
+    keep_outputs: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -162,8 +166,11 @@ fn list(paths: &Paths) -> Result<bool, String> {
 }
 
 /// Opens the implementation named on the command line.
-fn open_impl(name: &str, paths: &Paths, timeout: u64) -> Result<Box<dyn Implementation>, String> {
+fn open_impl(name: &str, paths: &Paths, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, String> {
     let timeout = std::time::Duration::from_secs(timeout);
+    if keep_outputs.is_some() && !name.ends_with(".toml") {
+        return Err(format!("--keep-outputs applies to implementation manifests with [templates], not --impl {name}"));
+    }
     match name {
         "rust" => Ok(Box::new(Builtin::new(paths.context()))),
         "python" => {
@@ -179,7 +186,7 @@ fn open_impl(name: &str, paths: &Paths, timeout: u64) -> Result<Box<dyn Implemen
             }
             Ok(Box::new(a))
         }
-        path if path.ends_with(".toml") => from_manifest(std::path::Path::new(path), paths.context()),
+        path if path.ends_with(".toml") => from_manifest(std::path::Path::new(path), paths.context(), keep_outputs),
         other => Err(format!("--impl {other}: expected rust, python or a path to an implementation manifest (.toml)")),
     }
 }
@@ -206,7 +213,7 @@ fn run(a: &RunArgs) -> Result<bool, String> {
     let cases: Vec<_> = selected.iter().map(|&i| all_cases[i].clone()).collect();
     let pos = |i: usize| selected.binary_search(&i).unwrap_or(0);
 
-    let mut imp = open_impl(&a.implementation, &a.paths, a.timeout)?;
+    let mut imp = open_impl(&a.implementation, &a.paths, a.timeout, a.keep_outputs.as_deref())?;
     let ctx = a.paths.context();
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
