@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`builtin`] | the engine in process |
 //! | [`process`] | an adapter-protocol child process |
-//! | [`template`] | compress / decompress shell command templates |
+//! | [`template`] | compress / decompress shell command templates (syntax, running, `--keep-outputs`) |
 //! | [`manifest`] | the TOML manifest: parsing, and opening what it names |
 
 mod builtin;
