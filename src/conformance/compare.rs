@@ -99,23 +99,58 @@ pub fn judge(case: &Case, outcome: &Outcome) -> CaseResult {
         Outcome::Result(_) if must_fail => {
             CaseResult::new(case, Status::Fail, "accepted an input that must be refused".into(), None)
         }
-        Outcome::Result(v) => match first_divergence(&case.expect, v) {
-            None => CaseResult::new(case, Status::Pass, String::new(), None),
-            Some(d) => {
-                let msg = format!(
-                    "{}: expected {} got {}",
-                    d.path,
-                    Value::Array(d.expected.clone()),
-                    Value::Array(d.actual.clone())
-                );
-                CaseResult::new(case, Status::Fail, msg, Some(d))
+        Outcome::Result(v) => {
+            let (norm, note) = masking(case, v);
+            let with_note = |msg: String| match (&note, msg.is_empty()) {
+                (None, _) => msg,
+                (Some(n), true) => n.clone(),
+                (Some(n), false) => format!("{msg}; {n}"),
+            };
+            match first_divergence_with(&case.expect, v, norm) {
+                None => CaseResult::new(case, Status::Pass, with_note(String::new()), None),
+                Some(d) => {
+                    let msg = format!(
+                        "{}: expected {} got {}",
+                        d.path,
+                        Value::Array(d.expected.clone()),
+                        Value::Array(d.actual.clone())
+                    );
+                    CaseResult::new(case, Status::Fail, with_note(msg), Some(d))
+                }
             }
-        },
+        }
+    }
+}
+
+/// The answer field (an object: masked field → reason) by which the runner's
+/// own template implementation asks for a field the spec makes informational
+/// to be masked, because the implementation had no way to choose it. Only
+/// `model_id_hash` (spec §9) can be masked. Answers of an adapter process
+/// never carry it (`ProcessAdapter` removes it): an implementation cannot
+/// mask its own answers.
+pub const MASKED: &str = "masked";
+
+/// How an answer's file is normalised before comparison (a parameter of
+/// comparison, not a separate comparison).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Normalise {
+    /// Read the inner payload's `model_id_hash` (bytes 0..4) as this value.
+    pub model_id_hash: Option<u32>,
+}
+
+/// The normalisation an answer asks for (see [`MASKED`]) and the note that
+/// says so; the masked hash is read as the one the case asked for.
+fn masking(case: &Case, answer: &Value) -> (Normalise, Option<String>) {
+    let reason = answer.get(MASKED).and_then(|m| m.get("model_id_hash")).and_then(Value::as_str);
+    let wanted = case.args.get("model_id_hash").and_then(Value::as_str).and_then(|h| u32::from_str_radix(h, 16).ok());
+    match (reason, wanted) {
+        (Some(r), Some(h)) => (Normalise { model_id_hash: Some(h) }, Some(format!("model_id_hash masked ({r})"))),
+        _ => (Normalise::default(), None),
     }
 }
 
 /// Fields an answer carries from which an expected field is derived.
-fn derived(key: &str, answer: &Value) -> Option<Value> {
+fn derived(key: &str, answer: &Value, norm: Normalise) -> Option<Value> {
     match key {
         "outer_header_hex" => {
             let h = answer.get("file_hex")?.as_str()?;
@@ -124,7 +159,7 @@ fn derived(key: &str, answer: &Value) -> Option<Value> {
         "payload_sha256" => {
             let file = unhex(answer.get("file_hex")?.as_str()?)?;
             Some(Value::String(match read_file(&file, &ReadLimits::default()) {
-                Ok(f) => payload_digest(&f.payload),
+                Ok(f) => payload_digest_with(&f.payload, norm),
                 Err(e) => format!("<unreadable file: {e}>"),
             }))
         }
@@ -136,20 +171,33 @@ fn derived(key: &str, answer: &Value) -> Option<Value> {
 /// SHA-256 of an inner payload with byte 11 (`context_length_log2`) read as
 /// the chunk exponent: 0 (files from before levels) counts as 6 (spec §9).
 pub fn payload_digest(payload: &[u8]) -> String {
+    payload_digest_with(payload, Normalise::default())
+}
+
+/// [`payload_digest`], with `model_id_hash` read as `norm` says.
+pub fn payload_digest_with(payload: &[u8], norm: Normalise) -> String {
     let mut p = payload.to_vec();
     if p.get(11) == Some(&0) {
         p[11] = 6;
+    }
+    if let (Some(h), Some(field)) = (norm.model_id_hash, p.get_mut(..4)) {
+        field.copy_from_slice(&h.to_le_bytes());
     }
     sha256_hex(&p)
 }
 
 /// The first place where `answer` departs from `expect`, or `None`.
 pub fn first_divergence(expect: &Value, answer: &Value) -> Option<Divergence> {
+    first_divergence_with(expect, answer, Normalise::default())
+}
+
+/// [`first_divergence`], with the answer's file normalised as `norm` says.
+pub fn first_divergence_with(expect: &Value, answer: &Value, norm: Normalise) -> Option<Divergence> {
     let Value::Object(fields) = expect else {
         return compare_value("", expect, answer);
     };
     for (k, ev) in fields {
-        let av = answer.get(k).cloned().or_else(|| derived(k, answer));
+        let av = answer.get(k).cloned().or_else(|| derived(k, answer, norm));
         let Some(av) = av else {
             return Some(Divergence { path: k.clone(), index: None, expected: vec![ev.clone()], actual: vec![Value::Null] });
         };

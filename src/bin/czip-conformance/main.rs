@@ -164,6 +164,11 @@ struct RunArgs {
     /// suite with no pass still fail the run.
     #[arg(long)]
     allow_partial: bool,
+    /// Keep every case's input, output, stdout and stderr in DIR, named by
+    /// case id, with `<case id>.sh` and `commands.sh` to re-run them by hand
+    /// (manifests with [templates] only).
+    #[arg(long, value_name = "DIR")]
+    keep_outputs: Option<PathBuf>,
 }
 
 /// Why a command stopped without a verdict.
@@ -237,12 +242,15 @@ impl ImplArg {
 }
 
 /// Opens the implementation named on the command line.
-fn open_impl(which: &ImplArg, paths: &Paths, timeout: u64) -> Result<Box<dyn Implementation>, Failure> {
+fn open_impl(which: &ImplArg, paths: &Paths, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
     let timeout = std::time::Duration::from_secs(timeout);
+    if keep_outputs.is_some() && !matches!(which, ImplArg::Manifest(_)) {
+        return Err(Failure::Usage("--keep-outputs applies to implementation manifests with [templates], not to rust or python".into()));
+    }
     match which {
         ImplArg::Rust => Ok(Box::new(Builtin::new(paths.context()))),
         ImplArg::Python => Ok(python::open(&paths.context(), timeout)?),
-        ImplArg::Manifest(path) => Ok(from_manifest(path, paths.context())?),
+        ImplArg::Manifest(path) => Ok(from_manifest(path, paths.context(), keep_outputs)?),
     }
 }
 
@@ -268,7 +276,7 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     let cases: Vec<_> = selected.iter().map(|&i| all_cases[i].clone()).collect();
     let pos = |i: usize| selected.binary_search(&i).unwrap_or(0);
 
-    let mut imp = open_impl(&a.implementation, &a.paths, a.timeout)?;
+    let mut imp = open_impl(&a.implementation, &a.paths, a.timeout, a.keep_outputs.as_deref())?;
     let ctx = a.paths.context();
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();

@@ -1,0 +1,38 @@
+//! The implementations a runner can score: the built-in engine in process, a
+//! process speaking the adapter protocol (`adapters/PROTOCOL.md`), or
+//! command templates for file-level work, described by a TOML manifest.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`builtin`] | the engine in process |
+//! | [`process`] | an adapter-protocol child process |
+//! | [`template`] | compress / decompress shell command templates (syntax, running, `--keep-outputs`) |
+//! | [`manifest`] | the TOML manifest: parsing, and opening what it names |
+
+mod builtin;
+mod manifest;
+mod process;
+mod template;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::ops::Outcome;
+
+pub use builtin::Builtin;
+pub use manifest::{from_manifest, Manifest, Templates};
+pub use process::ProcessAdapter;
+pub use template::TemplateAdapter;
+
+/// Something that answers conformance requests.
+pub trait Implementation {
+    fn name(&self) -> &str;
+    /// Features it declares (cases needing others are reported unsupported).
+    fn features(&self) -> &BTreeSet<String>;
+    fn call(&mut self, op: &str, args: &Value) -> Outcome;
+    /// Whether `call` may be run from several threads on clones (in process only).
+    fn as_builtin(&self) -> Option<&Builtin> {
+        None
+    }
+}
