@@ -218,7 +218,7 @@ fn keep_outputs_keeps_each_case_and_a_script_that_reruns_it() {
 #[test]
 fn keep_outputs_is_refused_for_the_builtin_engine() {
     let out = Command::new(RUNNER).current_dir(repo("")).args(["run", "--impl", "rust", "--keep-outputs", "/tmp/x"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "czip-conformance: --keep-outputs applies to implementation manifests with [templates], not --impl rust\n"

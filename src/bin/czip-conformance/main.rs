@@ -244,8 +244,13 @@ impl ImplArg {
 /// Opens the implementation named on the command line.
 fn open_impl(which: &ImplArg, paths: &Paths, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
     let timeout = std::time::Duration::from_secs(timeout);
-    if keep_outputs.is_some() && !matches!(which, ImplArg::Manifest(_)) {
-        return Err(Failure::Usage("--keep-outputs applies to implementation manifests with [templates], not to rust or python".into()));
+    let builtin_name = match which {
+        ImplArg::Rust => Some("rust"),
+        ImplArg::Python => Some("python"),
+        ImplArg::Manifest(_) => None,
+    };
+    if let (Some(_), Some(name)) = (keep_outputs, builtin_name) {
+        return Err(Failure::Usage(format!("--keep-outputs applies to implementation manifests with [templates], not --impl {name}")));
     }
     match which {
         ImplArg::Rust => Ok(Box::new(Builtin::new(paths.context()))),
