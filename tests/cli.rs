@@ -4,28 +4,14 @@
 
 mod common;
 
+use common::{czip, stderr};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use czip::container::{compress as outer_compress, read_file, OuterCodec, ReadLimits};
 
 const BIN: &str = env!("CARGO_BIN_EXE_czip");
-
-fn czip(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("czip runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh scratch directory under the target dir.
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -54,7 +40,7 @@ fn assert_rejected(o: &Output, needle: &str) {
 #[test]
 fn round_trip_through_files_and_pipes() {
     let Some(e) = env() else { return };
-    let d = scratch("roundtrip");
+    let d = common::scratch("cli-roundtrip");
     let text = e.corpus.join("snappy_README.md");
     for codec in ["brotli", "zstd"] {
         let packed = d.join(format!("out.{codec}.czip"));
@@ -95,7 +81,7 @@ fn round_trip_through_files_and_pipes() {
 #[test]
 fn output_is_identical_for_1_2_and_4_threads() {
     let Some(e) = env() else { return };
-    let d = scratch("threads");
+    let d = common::scratch("cli-threads");
     let text = e.corpus.join("lcet10_16k.txt");
     let mut outs = Vec::new();
     for t in ["1", "2", "4"] {
@@ -137,7 +123,7 @@ fn missing_files_are_clear_errors() {
 #[test]
 fn invalid_utf8_input_is_refused() {
     let Some(e) = env() else { return };
-    let d = scratch("utf8");
+    let d = common::scratch("cli-utf8");
     let o = czip(&["compress", "-m", s(&e.v001), "-i", s(&e.corpus.join("edge_invalid_utf8.bin")), "-o", s(&d.join("x"))]);
     assert_rejected(&o, "not valid UTF-8");
     assert!(!d.join("x").exists(), "no output on failure");
@@ -172,7 +158,7 @@ fn decompress_bytes(e: &Env, model: &Path, d: &Path, name: &str, bytes: &[u8]) -
 #[test]
 fn malformed_containers_are_rejected_naming_the_field() {
     let Some(e) = env() else { return };
-    let d = scratch("malformed");
+    let d = common::scratch("cli-malformed");
     let (file, payload) = sample(&e, &d, "1", "edge_tok129.txt"); // 3 chunks of K = 64
     let reject = |name: &str, bytes: &[u8], needle: &str| {
         let o = decompress_bytes(&e, &e.v001, &d, name, bytes);
@@ -246,7 +232,7 @@ fn edit_model(src: &Path, edit: impl Fn(&mut serde_json::Map<String, serde_json:
 #[test]
 fn malformed_models_are_rejected_naming_the_tensor() {
     let Some(e) = env() else { return };
-    let d = scratch("models");
+    let d = common::scratch("cli-models");
     let (file, _) = sample(&e, &d, "1", "edge_tok63.txt");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("missing_tensor", edit_model(&e.v000, |h| {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{czip, stderr};
+
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -13,22 +15,6 @@ use std::process::{Command, Output, Stdio};
 use czip::container::{read_file, write_file, ReadLimits};
 
 const BIN: &str = env!("CARGO_BIN_EXE_czip");
-
-fn czip(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("czip runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh scratch directory under the target dir.
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-safety-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -68,7 +54,7 @@ fn env() -> Option<Env> {
 #[test]
 fn output_that_is_the_input_is_refused_even_with_force() {
     let Some(e) = env() else { return };
-    let d = scratch("same");
+    let d = common::scratch("cli-safety-same");
     let same = d.join("same.txt");
     std::fs::write(&same, "hello world\n").unwrap();
     let msg = format!("czip: {}: is the input file; write the output to another file", same.display());
@@ -104,7 +90,7 @@ fn output_that_is_the_input_is_refused_even_with_force() {
 #[test]
 fn existing_output_is_replaced_only_with_force() {
     let Some(e) = env() else { return };
-    let d = scratch("force");
+    let d = common::scratch("cli-safety-force");
     let text = d.join("t.txt");
     std::fs::write(&text, "some text\n").unwrap();
     let (packed, back) = (d.join("t.czip"), d.join("back.txt"));
@@ -135,7 +121,7 @@ fn existing_output_is_replaced_only_with_force() {
 #[test]
 fn a_failed_command_leaves_no_output_and_no_temporary_file() {
     let Some(e) = env() else { return };
-    let d = scratch("partial");
+    let d = common::scratch("cli-safety-partial");
     let bad = d.join("bad.czip");
     std::fs::write(&bad, b"CZIPv1 but not really").unwrap();
     let o = czip(&["decompress", "-m", s(&e.v001), "-i", s(&bad), "-o", s(&d.join("out.txt"))]);
@@ -148,7 +134,7 @@ fn a_failed_command_leaves_no_output_and_no_temporary_file() {
 #[test]
 fn compressed_output_to_a_pipe_still_works() {
     let Some(e) = env() else { return };
-    let d = scratch("pipe");
+    let d = common::scratch("cli-safety-pipe");
     let text = e.golden.join("corpus/edge_emoji.txt");
     let file = d.join("f.czip");
     assert_ok(&czip(&["compress", "-m", s(&e.v001), "-i", s(&text), "-o", s(&file)]));
@@ -162,7 +148,7 @@ fn compressed_output_to_a_pipe_still_works() {
 #[test]
 fn model_directory_picks_the_published_model() {
     let Some(e) = env() else { return };
-    let d = scratch("modeldir");
+    let d = common::scratch("cli-safety-modeldir");
     let text = e.golden.join("corpus/edge_tok65.txt");
     let compress = |model: &Path, out: &str, extra: &[&str]| {
         let out = d.join(out);
@@ -221,7 +207,7 @@ fn model_directory_picks_the_published_model() {
 #[test]
 fn a_file_that_is_not_a_model_is_named() {
     let Some(e) = env() else { return };
-    let d = scratch("notamodel");
+    let d = common::scratch("cli-safety-notamodel");
     let not = d.join("notamodel.txt");
     std::fs::write(&not, "just some text, no model\n").unwrap();
     let o = czip(&["compress", "-m", s(&not), "-i", s(&not), "-o", s(&d.join("x"))]);
@@ -305,7 +291,7 @@ fn a_failing_decode_names_the_same_chunk_for_any_thread_count() {
     );
 
     // Damage chunks 50 and 10 of the same file: chunk 10 is named, always.
-    let d = scratch("lowest");
+    let d = common::scratch("cli-safety-lowest");
     let f = read_file(&std::fs::read(&file).unwrap(), &ReadLimits::default()).unwrap();
     assert!(f.chunk_count() > 60);
     let mut chunks: Vec<Vec<u8>> = f.chunks().map(<[u8]>::to_vec).collect();

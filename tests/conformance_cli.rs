@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::{stderr, stdout};
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
@@ -15,25 +17,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_czip-conformance");
 const CZIP: &str = env!("CARGO_BIN_EXE_czip");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A fresh scratch directory under the target dir.
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance-cli-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// `czip-conformance ARGS` run from the repository root, stdin empty.
 fn cc(args: &[&str]) -> Output {
     Command::new(BIN).args(args).current_dir(ROOT).stdin(Stdio::null()).output().expect("czip-conformance runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `czip-conformance serve EXTRA` in `dir` with `env` added, fed `lines`
@@ -304,7 +290,7 @@ fn serve_answers_plain_arrays_up_to_4096_elements_and_packed_above() {
 /// §4 texts: NAME "must be a bare file name"; a different SHA-256 is an `error`.
 #[test]
 fn serve_refuses_corpus_names_with_paths_and_wrong_digests() {
-    let dir = scratch("serve-corpus");
+    let dir = common::scratch("conformance-cli-serve-corpus");
     std::fs::write(dir.join("t.txt"), "abc").unwrap();
     let hello = json!({"id": 1, "op": "hello", "args": {"protocol": 1, "corpus_dir": dir.display().to_string()}}).to_string();
     let sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
@@ -328,7 +314,7 @@ fn serve_refuses_corpus_names_with_paths_and_wrong_digests() {
 /// working directory (§1).
 #[test]
 fn serve_takes_the_path_flags_and_environment_and_hello_overrides_them() {
-    let dir = scratch("serve-paths");
+    let dir = common::scratch("conformance-cli-serve-paths");
     let trace = r#"{"id":2,"op":"model_trace","args":{"model":"v000","tokens":[],"position":0}}"#;
     let text = r#"{"id":3,"op":"tokenize","args":{"model":"v000","text":{"corpus":"x.txt"}}}"#;
     let synthetic = r#"{"id":4,"op":"model_trace","args":{"model":"synthetic/s","tokens":[],"position":0}}"#;
@@ -425,7 +411,7 @@ fn usage_errors_exit_2() {
 /// Failed runs still exit 1: a corpus that is not there, a manifest that is not there.
 #[test]
 fn run_failures_exit_1() {
-    let dir = scratch("run-failures");
+    let dir = common::scratch("conformance-cli-run-failures");
     let o = cc(&["run", "--impl", "rust", "--vectors", &dir.join("none").display().to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("czip-conformance: cannot read "), "{}", stderr(&o));
@@ -445,7 +431,7 @@ fn scored(report: &Path) -> Vec<String> {
 #[test]
 fn score_files_takes_files_and_directories_recursively() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = scratch("score-files");
+    let dir = common::scratch("conformance-cli-score-files");
     let src = golden.join("files/v001/L1/zstd");
     let tree = dir.join("tree");
     for (name, sub) in [("edge_empty.txt", "a"), ("edge_1byte.txt", "b/c"), ("edge_1newline.txt", "")] {
@@ -480,7 +466,7 @@ fn score_files_takes_files_and_directories_recursively() {
 #[test]
 fn score_model_takes_a_name_or_the_path_of_a_published_model() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = scratch("score-model");
+    let dir = common::scratch("conformance-cli-score-model");
     // A v000 file whose model_id_hash names no model: scored with --model.
     let file = dir.join("edge_1byte.txt.czip");
     let c = Command::new(CZIP)
@@ -549,7 +535,7 @@ fn a_closed_stdout_ends_list_and_serve_quietly() {
 /// `run … | true`: the run completes and writes its report, then exits 141 without a message about stdout.
 #[test]
 fn a_closed_stdout_lets_run_finish_its_report() {
-    let dir = scratch("closed-run");
+    let dir = common::scratch("conformance-cli-closed-run");
     let report = dir.join("report");
     let (code, err) = with_closed_stdout(&["run", "--impl", "rust", "--suite", "core", "--report", &report.display().to_string()], "");
     assert_eq!(code, Some(141), "{err}");
@@ -564,7 +550,7 @@ fn a_closed_stdout_lets_run_finish_its_report() {
 /// repository's (the script `cd`s there).
 #[test]
 fn conformance_gate_resolves_relative_paths_from_the_caller() {
-    let dir = scratch("gate");
+    let dir = common::scratch("conformance-cli-gate");
     std::fs::write(dir.join("serve.toml"), format!("name = \"serve-test\"\ncommand = [{:?}, \"serve\"]\n", BIN)).unwrap();
     let o = Command::new("bash")
         .arg(Path::new(ROOT).join("ci/conformance-gate.sh"))

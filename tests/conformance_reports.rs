@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{repo, stdout};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,17 +22,6 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_czip-conformance");
 
-fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("czip-reports-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// `czip-conformance ARGS` from the repository, with the shared models and corpus.
 fn conformance(args: &[&str], models: &Path, corpus: &Path) -> Output {
     Command::new(BIN)
@@ -42,10 +33,6 @@ fn conformance(args: &[&str], models: &Path, corpus: &Path) -> Output {
         .arg(corpus)
         .output()
         .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn read_json(p: &Path) -> Value {
@@ -86,7 +73,7 @@ fn a_run_that_checked_nothing_fails() {
     // The finding: a manifest on `--suite core` where every case is
     // unsupported gave `0 passed, 0 failed, 7576 skipped`, verdict PASS, exit 0.
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = tmp("nothing");
+    let dir = common::scratch("conformance-reports-nothing");
     let m = dir.join("files-only.toml");
     std::fs::write(&m, "name = \"files-only\"\n[templates]\ncompress = \"true\"\ndecompress = \"true\"\nfeatures = [\"file_ops\"]\n").unwrap();
     for extra in [&[][..], &["--allow-partial"][..]] {
@@ -136,7 +123,7 @@ fn unsupported_required_cases_fail_unless_partial_is_allowed() {
 fn skip_reasons_are_on_the_terminal_and_in_every_report() {
     // The finding: skipped cases said why only in junit.xml.
     let Some(golden) = common::golden_dir() else { return };
-    let empty = tmp("nomodels");
+    let empty = common::scratch("conformance-reports-nomodels");
     let out_dir = empty.join("report");
     let o = conformance(&["run", "--impl", "rust", "--suite", "model-v000", "--report", out_dir.to_str().unwrap()], &empty, &golden.join("corpus"));
     let out = stdout(&o);
@@ -160,7 +147,7 @@ fn counts_agree_across_renderings_and_root_causes_come_first() {
     // table counted them twice; junit said 132 failures where the terminal
     // said 84; `primitive.udiv…` was listed after `layer.rmsnorm…`.
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = tmp("counts");
+    let dir = common::scratch("conformance-reports-counts");
     let m = serve_manifest(&dir, Some("udiv-round-up"));
     let rep = dir.join("report");
     let o = conformance(&["run", "--impl", m.to_str().unwrap(), "--suite", "core", "--suite", "divergences", "--report", rep.to_str().unwrap()], &models, &golden.join("corpus"));
@@ -195,7 +182,7 @@ fn counts_agree_across_renderings_and_root_causes_come_first() {
 #[test]
 fn reports_say_which_tool_corpus_and_models_and_carry_times() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = tmp("provenance");
+    let dir = common::scratch("conformance-reports-provenance");
     let rep = dir.join("report");
     let o = Command::new(BIN)
         .current_dir(repo(""))
@@ -236,7 +223,7 @@ fn reports_say_which_tool_corpus_and_models_and_carry_times() {
 #[test]
 fn terminal_summary_of_a_faulty_engine() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = tmp("snapshot");
+    let dir = common::scratch("conformance-reports-snapshot");
     let m = serve_manifest(&dir, Some("clamp-128"));
     let o = conformance(&["run", "--impl", m.to_str().unwrap(), "--suite", "core", "--suite", "reject"], &models, &golden.join("corpus"));
     assert_eq!(o.status.code(), Some(1));

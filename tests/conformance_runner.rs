@@ -5,7 +5,8 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::repo;
+
 use std::time::Duration;
 
 use czip::conformance::case::Case;
@@ -16,10 +17,6 @@ use czip::conformance::runner::run_cases;
 use czip::conformance::suite::{load_cases, load_suites};
 
 const SERVE: &str = env!("CARGO_BIN_EXE_czip-conformance");
-
-fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
-}
 
 fn setup() -> Option<(Context, Vec<Case>)> {
     let models = common::models_dir()?;

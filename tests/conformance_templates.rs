@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::repo;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -18,18 +20,6 @@ use serde_json::{json, Value};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_czip-conformance");
 const CZIP: &str = env!("CARGO_BIN_EXE_czip");
-
-fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("czip-templates-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Writes a manifest with these two templates into `dir`.
 fn manifest(dir: &Path, compress: &str, decompress: &str) -> PathBuf {
@@ -56,7 +46,7 @@ fn case(id: &str) -> Case {
 /// A reject case with an inline text: what a template run on it is scored.
 fn reject_verdict(compress: &str) -> (Status, String) {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let dir = scratch(&format!("reject-{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let dir = common::scratch(&format!("conformance-templates-reject-{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
     std::fs::write(dir.join("notexec"), "#!/bin/sh\nexit 0\n").unwrap();
     let mut imp = open(&manifest(&dir, compress, "true"), None);
     let c = case("file.reject.compress.v001.lone_ff");
@@ -121,7 +111,7 @@ fn success_without_an_output_file_is_a_broken_run() {
 
 #[test]
 fn a_timeout_is_a_broken_run() {
-    let dir = scratch("timeout");
+    let dir = common::scratch("conformance-templates-timeout");
     let m = dir.join("impl.toml");
     std::fs::write(&m, "name = \"slow\"\ntimeout_secs = 1\n[templates]\ncompress = \"sleep 30\"\n").unwrap();
     let mut imp = open(&m, None);
@@ -134,7 +124,7 @@ fn a_timeout_is_a_broken_run() {
 
 /// What a compress template wrote, as text.
 fn compress_output(compress: &str, level: Value) -> String {
-    let dir = scratch("output");
+    let dir = common::scratch("conformance-templates-output");
     let mut imp = open(&manifest(&dir, compress, "true"), None);
     let args = json!({"model": "v001", "text": {"hex": "41"}, "level": level, "codec": "zstd", "model_id_hash": "271bf17f"});
     let Outcome::Result(v) = imp.call("compress", &args) else { panic!("no result") };
@@ -153,7 +143,7 @@ fn an_optional_fragment_is_dropped_when_its_value_is_empty() {
 
 #[test]
 fn commands_run_in_the_manifest_directory() {
-    let dir = scratch("cwd");
+    let dir = common::scratch("conformance-templates-cwd");
     std::fs::write(dir.join("where.sh"), "pwd > \"$1\"\n").unwrap();
     let mut imp = open(&manifest(&dir, "sh ./where.sh {output}", "true"), None);
     let args = json!({"model": "v001", "text": {"hex": "41"}, "level": 1, "codec": "zstd", "model_id_hash": "271bf17f"});
@@ -164,7 +154,7 @@ fn commands_run_in_the_manifest_directory() {
 
 #[test]
 fn manifest_syntax_errors_are_one_line() {
-    let dir = scratch("syntax");
+    let dir = common::scratch("conformance-templates-syntax");
     let m = manifest(&dir, "cz -L {lvl}", "true");
     let err = from_manifest(&m, context(), None).err().unwrap();
     assert_eq!(
@@ -178,7 +168,7 @@ fn manifest_syntax_errors_are_one_line() {
 
 #[test]
 fn keep_outputs_keeps_each_case_and_a_script_that_reruns_it() {
-    let dir = scratch("keep");
+    let dir = common::scratch("conformance-templates-keep");
     let keep = dir.join("kept");
     let mut imp = open(&manifest(&dir, "tr a-z A-Z < {input} > {output}; echo done >&2", "true"), Some(&keep));
     let c = case("file.reject.compress.v001.truncated"); // text "hello" + a truncated sequence
@@ -229,7 +219,7 @@ fn keep_outputs_is_refused_for_the_builtin_engine() {
 fn a_template_without_model_id_hash_is_compared_with_it_masked() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
     let ctx = || Context::new(models.clone(), repo("vectors"), golden.join("corpus"));
-    let dir = scratch("mask");
+    let dir = common::scratch("conformance-templates-mask");
     let c = case("file.compress.v001.L1.brotli.edge_1byte_txt");
     let run = |tpl: &str| {
         let mut imp = from_manifest(&manifest(&dir, tpl, "true"), ctx(), None).unwrap();
@@ -251,7 +241,7 @@ fn a_template_without_model_id_hash_is_compared_with_it_masked() {
 
 #[test]
 fn an_adapter_cannot_mask_and_its_death_is_a_broken_run() {
-    let dir = scratch("adapter");
+    let dir = common::scratch("conformance-templates-adapter");
     let script = dir.join("adapter.sh");
     std::fs::write(
         &script,
@@ -288,7 +278,7 @@ fn readme_manifest(dir: &Path) -> PathBuf {
 #[test]
 fn the_readme_manifest_with_czip_passes_the_files_suite() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = scratch("readme");
+    let dir = common::scratch("conformance-templates-readme");
     let m = readme_manifest(&dir);
     let full = std::env::var_os("CZIP_TEMPLATES_FULL").is_some();
     let suites = dir.join("suites");
@@ -315,7 +305,7 @@ fn the_readme_manifest_with_czip_passes_the_files_suite() {
 #[test]
 fn a_missing_binary_does_not_pass_the_reject_suite() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
-    let dir = scratch("missing");
+    let dir = common::scratch("conformance-templates-missing");
     let m = manifest(&dir, "./mycz compress -m {model} -i {input} -o {output} [-L {level}] -c {codec}", "./mycz decompress -m {model} -i {input} -o {output}");
     let out = Command::new(RUNNER)
         .current_dir(repo(""))

@@ -5,16 +5,13 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::repo;
+
 
 use czip::conformance::ops::Context;
 use czip::conformance::report::strip_timings;
 use czip::conformance::score::{score, ScoreOptions};
 use serde_json::Value;
-
-fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
-}
 
 /// `(set dir, text) → note` for every non-normative manifest entry.
 fn notes(golden: &std::path::Path) -> Vec<(String, String, String)> {

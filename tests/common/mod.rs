@@ -56,3 +56,36 @@ pub fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// A path inside the repository (the crate root).
+pub fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A fresh, empty scratch directory under the target dir; `name` must be
+/// unique across the test binaries (prefix it with the test file's name).
+pub fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A process's stdout as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A process's stderr as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `czip ARGS` with stdin empty.
+pub fn czip(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_czip"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("czip runs")
+}
