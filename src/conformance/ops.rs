@@ -35,6 +35,14 @@ pub enum Outcome {
     Broken(String),
 }
 
+impl Outcome {
+    /// A failure of the run itself (the command was not found, crashed, was
+    /// killed, or the runner could not prepare its input), worded as such.
+    pub fn run_error(why: impl std::fmt::Display) -> Outcome {
+        Outcome::Broken(format!("run error: {why}"))
+    }
+}
+
 /// Where models and texts named by cases are found; loaded models are cached.
 pub struct Context {
     pub models_dir: PathBuf,

@@ -103,13 +103,12 @@ impl TemplateAdapter {
     }
 
     fn run_in(&self, files: &Files, op: &str, tpl: &Template, model: &Path, input: &[u8], values: &[(&str, String)]) -> Outcome {
-        let broken = |e: String| Outcome::Broken(format!("run error: {e}"));
         if let Err(e) = std::fs::write(&files.input, input) {
-            return broken(format!("cannot write {}: {e}", files.input.display()));
+            return Outcome::run_error(format!("cannot write {}: {e}", files.input.display()));
         }
         if let Err(e) = std::fs::remove_file(&files.output) {
             if e.kind() != std::io::ErrorKind::NotFound {
-                return broken(format!("cannot remove the old {}: {e}", files.output.display()));
+                return Outcome::run_error(format!("cannot remove the old {}: {e}", files.output.display()));
             }
         }
         let cmd = tpl.expand(&|name| match name {
@@ -120,12 +119,12 @@ impl TemplateAdapter {
         });
         if let Some(k) = &self.keep {
             if let Err(e) = k.record(&files.stem, &self.cwd, &files.output, &cmd) {
-                return broken(e);
+                return Outcome::run_error(e);
             }
         }
         let finished = match exec::run(&cmd, &self.cwd, &self.env, &files.stdout, &files.stderr, self.timeout) {
             Ok(f) => f,
-            Err(e) => return broken(e),
+            Err(e) => return Outcome::run_error(e),
         };
         let key = if op == "compress" { "file_hex" } else { "text_hex" };
         exec::outcome(&finished, || match std::fs::read(&files.output) {
@@ -145,11 +144,10 @@ impl Implementation for TemplateAdapter {
     /// Failures on the runner's side (an unknown model, an unreadable corpus
     /// text, bad case arguments) are [`Outcome::Broken`]: they are not refusals.
     fn call(&mut self, op: &str, args: &Value) -> Outcome {
-        let broken = |e: String| Outcome::Broken(format!("run error: {e}"));
         let model_name = args.get("model").and_then(Value::as_str).unwrap_or_default();
         let model = match self.ctx.model_path(model_name).and_then(|p| std::path::absolute(&p).map_err(|e| e.to_string())) {
             Ok(p) => p,
-            Err(e) => return broken(e),
+            Err(e) => return Outcome::run_error(e),
         };
         let str_arg = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         match op {
@@ -157,8 +155,8 @@ impl Implementation for TemplateAdapter {
                 let Some(tpl) = self.compress.clone() else { return Outcome::Unsupported("no compress template".into()) };
                 let text = match args.get("text").map(|t| self.ctx.text(t)) {
                     Some(Ok(t)) => t,
-                    Some(Err(e)) => return broken(e),
-                    None => return broken("the case has no text".into()),
+                    Some(Err(e)) => return Outcome::run_error(e),
+                    None => return Outcome::run_error("the case has no text"),
                 };
                 let level = args.get("level").and_then(Value::as_u64).map(|l| l.to_string()).unwrap_or_default();
                 let codec = args.get("codec").and_then(Value::as_str).unwrap_or("brotli").to_string();
@@ -174,7 +172,7 @@ impl Implementation for TemplateAdapter {
             "decompress" => {
                 let Some(tpl) = self.decompress.clone() else { return Outcome::Unsupported("no decompress template".into()) };
                 let Some(file) = args.get("file_hex").and_then(Value::as_str).and_then(unhex) else {
-                    return broken("the case's file_hex is not hex".into());
+                    return Outcome::run_error("the case's file_hex is not hex");
                 };
                 self.run(op, args, &tpl, &model, &file, &[])
             }

@@ -94,11 +94,11 @@ pub fn describe(f: &Finished) -> String {
 /// The outcome of a finished command whose output (if it succeeded) is read by `output`.
 pub fn outcome(f: &Finished, output: impl FnOnce() -> Result<Outcome, String>) -> Outcome {
     if let Some(why) = crash(f) {
-        return Outcome::Broken(format!("run error: {why}: {}", describe(f)));
+        return Outcome::run_error(format!("{why}: {}", describe(f)));
     }
     match f.status.code() {
-        Some(0) => output().unwrap_or_else(|e| Outcome::Broken(format!("run error: {e}: {}", describe(f)))),
+        Some(0) => output().unwrap_or_else(|e| Outcome::run_error(format!("{e}: {}", describe(f)))),
         Some(code) => Outcome::Error(format!("exit status {code}: {}", describe(f))),
-        None => Outcome::Broken(format!("run error: {}: {}", f.status, describe(f))),
+        None => Outcome::run_error(format!("{}: {}", f.status, describe(f))),
     }
 }
