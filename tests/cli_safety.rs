@@ -307,3 +307,18 @@ fn a_failing_decode_names_the_same_chunk_for_any_thread_count() {
          re-encoded 53, identical for the first 53): the file is corrupt or was written with another model\n"
     );
 }
+
+/// Usage errors exit 2, also when the value is well-formed but this CPU
+/// cannot honour it (a kernel it lacks); bad data stays 1.
+#[test]
+fn a_kernel_this_cpu_lacks_is_a_usage_error() {
+    let o = czip(&["compress", "-m", "x.czm", "--kernel", "gpu", "-i", "x", "-o", "y"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: invalid value 'gpu' for '--kernel <scalar|avx2|avx512>': \"gpu\": expected scalar, avx2 or avx512"), "{}", stderr(&o));
+    use czip::model::kernels::Kernel;
+    if let Some(k) = [Kernel::Avx512, Kernel::Avx2].into_iter().find(|k| !k.is_available()) {
+        let o = czip(&["compress", "-m", "x.czm", "--kernel", k.name(), "-i", "x", "-o", "y"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("kernel {} is not supported by this CPU", k.name())), "{}", stderr(&o));
+    }
+}

@@ -157,7 +157,7 @@ struct RunArgs {
     /// Matrix kernel of the built-in engine (scalar, avx2, avx512; default: the
     /// fastest this CPU runs). Answers are identical for every kernel; forcing
     /// one lets ci/coverage.sh reach each of them.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = czip::model::kernels::Kernel::parse_available)]
     kernel: Option<czip::model::kernels::Kernel>,
     /// Accept unsupported cases in required suites: the verdict is then
     /// PARTIAL (exit 0), never PASS. Failures, skipped cases and a required

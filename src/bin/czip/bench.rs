@@ -35,8 +35,8 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     let threads = a.threads.threads.map(usize::from).unwrap_or_else(rayon::current_num_threads);
     let opts = CompressOptions { chunk_log2: a.level.and_then(level_to_chunk_log2), ..Default::default() };
     let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
-    if let Some(kn) = &a.threads.kernel {
-        czip::model::Kernel::set_default(kn.parse()?)?;
+    if let Some(k) = a.threads.kernel {
+        czip::model::Kernel::set_default(k)?;
     }
     println!(
         "model {} · chunk {} tokens · {} thread(s) · kernel {} · best of {}",

@@ -75,8 +75,8 @@ pub struct ThreadsArg {
     pub threads: Option<u16>,
     /// Force the int8 kernel (default: the fastest this CPU supports), to
     /// cross-check paths on your machine. Output never depends on this.
-    #[arg(long, value_name = "scalar|avx2|avx512", value_parser = ["scalar", "avx2", "avx512"])]
-    pub kernel: Option<String>,
+    #[arg(long, value_name = "scalar|avx2|avx512", value_parser = Kernel::parse_available)]
+    pub kernel: Option<Kernel>,
 }
 
 #[derive(Args)]
@@ -297,8 +297,8 @@ impl Models {
 
 /// Runs `f` on a rayon pool with the requested thread count.
 pub fn in_pool<T: Send>(threads: &ThreadsArg, f: impl FnOnce() -> T + Send) -> Result<T, String> {
-    if let Some(k) = &threads.kernel {
-        Kernel::set_default(k.parse::<Kernel>()?)?;
+    if let Some(k) = threads.kernel {
+        Kernel::set_default(k)?;
     }
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads.threads {

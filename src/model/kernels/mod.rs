@@ -79,6 +79,21 @@ impl Kernel {
         }
     }
 
+    /// `self` when this CPU runs it, else an error saying so.
+    pub fn available(self) -> Result<Kernel, String> {
+        if self.is_available() {
+            Ok(self)
+        } else {
+            Err(format!("kernel {} is not supported by this CPU", self.name()))
+        }
+    }
+
+    /// Parses a kernel name that this CPU runs (a command line's value
+    /// parser: a kernel the CPU lacks is a usage error there).
+    pub fn parse_available(s: &str) -> Result<Kernel, String> {
+        s.parse::<Kernel>()?.available()
+    }
+
     /// The kernel of the process (see [`set_default`](Self::set_default)),
     /// else [`best`](Self::best).
     pub fn current() -> Kernel {
@@ -93,9 +108,7 @@ impl Kernel {
     /// Forces the kernel used by the pipeline for the rest of the process
     /// (`czip --kernel`). Fails when the CPU cannot run it.
     pub fn set_default(k: Kernel) -> Result<(), String> {
-        if !k.is_available() {
-            return Err(format!("kernel {} is not supported by this CPU", k.name()));
-        }
+        let k = k.available()?;
         let code = match k {
             Kernel::Scalar => 1,
             Kernel::Avx2 => 2,
