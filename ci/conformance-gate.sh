@@ -7,7 +7,9 @@
 # IMPL is `rust`, `python` or a path to an implementation manifest (.toml).
 # Reports (JSON, Markdown, JUnit XML) go to ${CZIP_REPORT_DIR:-reports/gate}/<impl>.
 # Models: $CZIP_MODELS_DIR (default ../shared/models); corpus texts:
-# $CZIP_CORPUS_DIR (default ../shared/golden/corpus).
+# $CZIP_CORPUS_DIR (default ../shared/golden/corpus). The runner is built
+# with cargo profile ${CZIP_CARGO_PROFILE:-release} (this repository's CI
+# uses `checked`, the build its tests already made).
 #
 # A relative manifest path, CZIP_REPORT_DIR, CZIP_MODELS_DIR and
 # CZIP_CORPUS_DIR are taken from the caller's working directory (the script
@@ -32,9 +34,10 @@ args=()
 for s in "$@"; do args+=(--suite "$s"); done
 name=$(basename "$impl" .toml)
 out="${report_dir:-reports/gate}/$name"
-cargo build --release --locked --bin czip-conformance >&2
+profile="${CZIP_CARGO_PROFILE:-release}"
+cargo build --profile "$profile" --locked --bin czip-conformance >&2
 set +e
-target/release/czip-conformance run --impl "$impl" "${args[@]}" --report "$out"
+"target/$profile/czip-conformance" run --impl "$impl" "${args[@]}" --report "$out"
 status=$?
 set -e
 echo "conformance gate for $impl: $([ $status -eq 0 ] && echo PASSED || echo FAILED) (reports in $out)"

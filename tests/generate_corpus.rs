@@ -4,7 +4,7 @@
 //! to the formulas (but syn_d, off them on purpose); the §11 separators exist.
 //!
 //! Regenerate the committed corpus (after changing the generator) with
-//! `cargo test --release --test generate_corpus -- --ignored regenerate`.
+//! `cargo test --profile checked --test generate_corpus -- --ignored regenerate`.
 
 mod common;
 

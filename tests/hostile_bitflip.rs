@@ -1,7 +1,7 @@
 //! Bit-flip campaign: for four small golden files, every single-bit flip of
 //! the whole file (outer header, compressed stream, everything) is decoded
 //! with the right model through `pipeline::decompress`, and each outcome is
-//! counted and printed (`cargo test --release --test hostile_bitflip --
+//! counted and printed (`cargo test --profile checked --test hostile_bitflip --
 //! --nocapture`): the exact text, an error (by stage), a valid file of
 //! another text, or a wrong text returned as success.
 //!

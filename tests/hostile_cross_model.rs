@@ -126,7 +126,7 @@ fn spec_literal_reader_fails_on_every_file_of_more_than_one_token() {
     spec_literal(DEFAULT_DECODE_TOKENS);
 }
 
-/// Decodes every payload, however long (`cargo test --release --test
+/// Decodes every payload, however long (`cargo test --profile checked --test
 /// hostile_cross_model -- --ignored`).
 #[test]
 #[ignore]

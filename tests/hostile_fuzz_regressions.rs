@@ -3,7 +3,7 @@
 //! targets run (`fuzz/harness.rs`), in an ordinary `cargo test`, on stable.
 //! A regression file is a fuzz input that once panicked; it must now pass.
 //!
-//! `cargo test --release --test hostile_fuzz_regressions -- --ignored write_seed_corpus`
+//! `cargo test --profile checked --test hostile_fuzz_regressions -- --ignored write_seed_corpus`
 //! regenerates the seed corpus (small files made with this engine and the
 //! published models; no model or golden file is copied).
 
