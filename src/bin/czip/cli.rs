@@ -2,12 +2,13 @@
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use czip::container::{read_file, OuterCodec, ReadLimits};
 use czip::model::load::{classify, ModelMatch};
 use czip::model::{Kernel, ModelError};
-use czip::pipeline::{self, level_to_chunk_log2, CompressOptions, DecompressOptions, ModelIdCheck};
+use czip::pipeline::{level_to_chunk_log2, CompressOptions, DecompressOptions, Engine, ModelIdCheck};
 use czip::Model;
 
 use crate::io::{read_input, Output};
@@ -295,17 +296,21 @@ impl Models {
     }
 }
 
-/// Runs `f` on a rayon pool with the requested thread count.
-pub fn in_pool<T: Send>(threads: &ThreadsArg, f: impl FnOnce() -> T + Send) -> Result<T, String> {
-    if let Some(k) = threads.kernel {
-        Kernel::set_default(k)?;
+impl ThreadsArg {
+    /// The command's engine: the requested kernel (default: the fastest)
+    /// and one pool of the requested thread count, for all its files.
+    pub fn engine(&self) -> Result<Engine, String> {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            b = b.num_threads(usize::from(n));
+        }
+        let pool = b.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
+        let engine = Engine::default().with_pool(Arc::new(pool));
+        Ok(match self.kernel {
+            Some(k) => engine.with_kernel(k),
+            None => engine,
+        })
     }
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads.threads {
-        b = b.num_threads(usize::from(n));
-    }
-    let pool = b.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
-    Ok(pool.install(f))
 }
 
 pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
@@ -319,10 +324,9 @@ pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
         codec: a.codec.parse::<OuterCodec>().map_err(|e| e.to_string())?,
         model_id_hash: a.model_id_hash,
     };
-    let out = in_pool(&a.threads, || {
-        with_progress("compress", None, |p| pipeline::compress(model, &text, &opts, Some(p)))
-    })?
-    .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let engine = a.threads.engine()?;
+    let out = with_progress("compress", None, |p| engine.compress(model, &text, &opts, Some(p)))
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
     output.write(&out)
 }
 
@@ -333,21 +337,21 @@ pub fn run_decompress(a: &DecompressArgs) -> Result<(), String> {
     let data = read_input(&a.input)?;
     let model = models.for_reading(&a.input, &data)?;
     let opts = a.model_id.options();
-    let text = in_pool(&a.threads, || {
-        with_progress("decompress", None, |p| pipeline::decompress_with(model, &data, &opts, Some(p)))
-    })?
-    .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let engine = a.threads.engine()?;
+    let text = with_progress("decompress", None, |p| engine.decompress_with(model, &data, &opts, Some(p)))
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
     output.write(&text)
 }
 
 pub fn run_test(a: &TestArgs) -> Result<(), String> {
     let models = Models::open(&a.model.model)?;
     let opts = a.model_id.options();
+    let engine = a.threads.engine()?;
     let mut failed = 0usize;
     for f in &a.files {
         let res = read_input(f).and_then(|data| {
             let model = models.for_reading(f, &data)?;
-            in_pool(&a.threads, || pipeline::decompress_with(model, &data, &opts, None))?.map_err(|e| e.to_string())
+            engine.decompress_with(model, &data, &opts, None).map_err(|e| e.to_string())
         });
         match res {
             Ok(text) => println!("{}: OK ({} bytes)", f.display(), text.len()),
