@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use czip::pipeline::{level_to_chunk_log2, CompressOptions};
 
-use crate::cli::{BenchArgs, Models};
+use crate::args::BenchArgs;
+use crate::models::Models;
 use crate::io::read_input;
 
 fn best_of<T>(n: u32, mut f: impl FnMut() -> T) -> (T, Duration) {

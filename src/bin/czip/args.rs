@@ -1,18 +1,12 @@
-//! Arguments and the compress / decompress / test commands.
+//! The command line: clap's argument types, and what they build (the
+//! decompress options, the engine of a command).
 
-use std::cell::OnceCell;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use czip::container::{read_file, OuterCodec, ReadLimits};
-use czip::model::load::{classify, ModelMatch};
-use czip::model::{Kernel, ModelError};
-use czip::pipeline::{level_to_chunk_log2, CompressOptions, DecompressOptions, Engine, ModelIdCheck};
-use czip::Model;
-
-use crate::io::{read_input, Output};
-use crate::progress::with_progress;
+use czip::model::Kernel;
+use czip::pipeline::{DecompressOptions, Engine, ModelIdCheck};
 
 #[derive(Parser)]
 #[command(
@@ -194,108 +188,6 @@ fn parse_hex_u32(s: &str) -> Result<u32, String> {
     u32::from_str_radix(t, 16).map_err(|_| format!("{s:?}: expected hex digits"))
 }
 
-/// Loads one model file; any refusal names the file.
-pub fn load_model(path: &Path) -> Result<Model, String> {
-    Model::open(path).map_err(|e| match e {
-        // Already says "cannot read model PATH: why".
-        ModelError::Io { .. } => e.to_string(),
-        _ => format!("{}: not a CZIP model: {e}", path.display()),
-    })
-}
-
-/// The file names `-m DIR` looks for, oldest first; the newest present is
-/// the default. Which model each is (its content and upstream path hashes)
-/// is known to [`czip::model::load::classify`]; a unit test checks these
-/// names against it.
-const PUBLISHED_MODELS: [&str; 2] = ["v000_eng.czm", "v001_eng.czm"];
-
-/// What `-m` names: a model file, or a directory of published models, each
-/// loaded when first needed.
-pub enum Models {
-    File(Box<Model>),
-    /// Present models of [`PUBLISHED_MODELS`], newest first (never empty:
-    /// [`Models::open`] refuses such a directory).
-    Dir { dir: PathBuf, found: Vec<(PathBuf, OnceCell<Model>)> },
-}
-
-fn no_published_model(dir: &Path) -> String {
-    format!("{} contains no {}", dir.display(), PUBLISHED_MODELS.join(" or "))
-}
-
-impl Models {
-    pub fn open(path: &Path) -> Result<Models, String> {
-        if !path.is_dir() {
-            return load_model(path).map(|m| Models::File(Box::new(m)));
-        }
-        let found: Vec<_> = PUBLISHED_MODELS
-            .iter()
-            .rev()
-            .map(|n| path.join(n))
-            .filter(|p| p.is_file())
-            .map(|p| (p, OnceCell::new()))
-            .collect();
-        if found.is_empty() {
-            return Err(no_published_model(path));
-        }
-        Ok(Models::Dir { dir: path.to_path_buf(), found })
-    }
-
-    fn load(entry: &(PathBuf, OnceCell<Model>)) -> Result<&Model, String> {
-        if let Some(m) = entry.1.get() {
-            return Ok(m);
-        }
-        let m = load_model(&entry.0)?;
-        Ok(entry.1.get_or_init(|| m))
-    }
-
-    /// The model to write with (and its path): the file, or the newest
-    /// published model in the directory.
-    pub fn for_writing(&self) -> Result<(&Model, Option<&Path>), String> {
-        match self {
-            Models::File(m) => Ok((m, None)),
-            Models::Dir { dir, found } => {
-                let newest = found.first().ok_or_else(|| no_published_model(dir))?;
-                Ok((Self::load(newest)?, Some(&newest.0)))
-            }
-        }
-    }
-
-    /// The model to read `file` (its bytes) with: the file, or the model in
-    /// the directory that the file's `model_id_hash` names (its content hash
-    /// or the path hash upstream wrote for it). When it names none of them,
-    /// the newest, with a note on stderr; a file that is not even a CZIPv1
-    /// container gets the newest too (decoding then says what is wrong).
-    pub fn for_reading(&self, file: &Path, bytes: &[u8]) -> Result<&Model, String> {
-        let (dir, found) = match self {
-            Models::File(m) => return Ok(m),
-            Models::Dir { dir, found } => (dir, found),
-        };
-        let newest = found.first().ok_or_else(|| no_published_model(dir))?;
-        let Ok(f) = read_file(bytes, &ReadLimits::default()) else {
-            return Self::load(newest);
-        };
-        let stored = f.inner.model_id_hash;
-        // A model that does not load is no candidate (it is reported only
-        // if it is the fallback below).
-        for entry in found {
-            if let Ok(m) = Self::load(entry) {
-                if classify(stored, m.content_hash()) == ModelMatch::Same {
-                    return Ok(m);
-                }
-            }
-        }
-        let names: Vec<String> = found.iter().map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
-        eprintln!(
-            "czip: note: {}: model_id_hash {stored:08x} names none of the models in {} ({}); reading it with {}",
-            file.display(),
-            dir.display(),
-            names.join(", "),
-            newest.0.display()
-        );
-        Self::load(newest)
-    }
-}
-
 impl ThreadsArg {
     /// The command's engine: the requested kernel (default: the fastest)
     /// and one pool of the requested thread count, for all its files.
@@ -310,74 +202,5 @@ impl ThreadsArg {
             Some(k) => engine.with_kernel(k),
             None => engine,
         })
-    }
-}
-
-pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
-    let output = Output { path: &a.output, input: &a.input, force: a.out.force, binary: true };
-    output.check()?;
-    let models = Models::open(&a.model.model)?;
-    let (model, _) = models.for_writing()?;
-    let text = read_input(&a.input)?;
-    let opts = CompressOptions {
-        chunk_log2: a.level.and_then(level_to_chunk_log2),
-        codec: a.codec.parse::<OuterCodec>().map_err(|e| e.to_string())?,
-        model_id_hash: a.model_id_hash,
-    };
-    let engine = a.threads.engine()?;
-    let out = with_progress("compress", None, |p| engine.compress(model, &text, &opts, Some(p)))
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
-    output.write(&out)
-}
-
-pub fn run_decompress(a: &DecompressArgs) -> Result<(), String> {
-    let output = Output { path: &a.output, input: &a.input, force: a.out.force, binary: false };
-    output.check()?;
-    let models = Models::open(&a.model.model)?;
-    let data = read_input(&a.input)?;
-    let model = models.for_reading(&a.input, &data)?;
-    let opts = a.model_id.options();
-    let engine = a.threads.engine()?;
-    let text = with_progress("decompress", None, |p| engine.decompress_with(model, &data, &opts, Some(p)))
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
-    output.write(&text)
-}
-
-pub fn run_test(a: &TestArgs) -> Result<(), String> {
-    let models = Models::open(&a.model.model)?;
-    let opts = a.model_id.options();
-    let engine = a.threads.engine()?;
-    let mut failed = 0usize;
-    for f in &a.files {
-        let res = read_input(f).and_then(|data| {
-            let model = models.for_reading(f, &data)?;
-            engine.decompress_with(model, &data, &opts, None).map_err(|e| e.to_string())
-        });
-        match res {
-            Ok(text) => println!("{}: OK ({} bytes)", f.display(), text.len()),
-            Err(e) => {
-                failed += 1;
-                println!("{}: FAILED: {e}", f.display());
-            }
-        }
-    }
-    if failed > 0 {
-        return Err(format!("{failed} of {} files failed verification", a.files.len()));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every name `-m DIR` looks for is a published model's name in
-    /// `czip::model::load`'s table (looked up by upstream's path hash).
-    #[test]
-    fn directory_model_names_are_the_published_ones() {
-        use czip::model::load::published_model_named_by;
-        // Upstream's path hashes of models/v000_eng.czm and models/v001_eng.czm.
-        let named: Vec<_> = [0x875b_46ff, 0x271b_f17f].into_iter().map(published_model_named_by).collect();
-        assert_eq!(named, PUBLISHED_MODELS.map(Some));
     }
 }
