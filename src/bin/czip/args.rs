@@ -1,9 +1,11 @@
 //! The command line: clap's argument types, and what they build (the
 //! decompress options, the engine of a command).
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use czip::model::Kernel;
 use czip::pipeline::{DecompressOptions, Engine, ModelIdCheck};
@@ -70,8 +72,25 @@ pub struct ThreadsArg {
     pub threads: Option<u16>,
     /// Force the int8 kernel (default: the fastest this CPU supports), to
     /// cross-check paths on your machine. Output never depends on this.
-    #[arg(long, value_name = "scalar|avx2|avx512", value_parser = Kernel::parse_available)]
+    #[arg(long, value_name = "scalar|avx2|avx512", value_parser = KernelParser)]
     pub kernel: Option<Kernel>,
+}
+
+/// `--kernel`: a kernel this CPU runs ([`Kernel::parse_available`]: one it
+/// lacks is a usage error), with all three listed in the help.
+#[derive(Clone)]
+struct KernelParser;
+
+impl TypedValueParser for KernelParser {
+    type Value = Kernel;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &OsStr) -> Result<Kernel, clap::Error> {
+        Kernel::parse_available.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Kernel::ALL.into_iter().map(|k| PossibleValue::new(k.name()))))
+    }
 }
 
 #[derive(Args)]
