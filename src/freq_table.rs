@@ -96,7 +96,7 @@ pub fn build_cumfreqs_reference(
 
 /// Builds the inclusive cumulative table `cum` (spec §6) from `logits`; the
 /// same integers as [`build_cumfreqs_reference`] (tested against it), with
-/// the process's kernel ([`Kernel::current`]). The fast paths call
+/// the fastest kernel ([`Kernel::best`]). The fast paths call
 /// [`build_cumfreqs_with`] with their kernel and the model's prepared table.
 pub fn build_cumfreqs(
     logits: &[i32],
@@ -105,7 +105,7 @@ pub fn build_cumfreqs(
     exp2: &[u16; 256],
     cum: &mut [u32],
 ) -> Result<(), FreqTableError> {
-    build_cumfreqs_with(Kernel::current(), logits, coef_q24, total, &Exp2Lut::new(exp2), cum)
+    build_cumfreqs_with(Kernel::best(), logits, coef_q24, total, &Exp2Lut::new(exp2), cum)
 }
 
 /// [`build_cumfreqs`] with the exps of `kernel` ([`exps_sub`]) over a

@@ -6,7 +6,9 @@
 mod common;
 
 use czip::model::{BatchForward, ForwardState, Kernel};
-use czip::pipeline::{compress, decompress, CompressOptions};
+use std::sync::Arc;
+
+use czip::pipeline::{CompressOptions, Engine};
 use czip::Model;
 
 fn models() -> Vec<Model> {
@@ -113,11 +115,11 @@ fn pipeline_output_is_identical_across_kernels_and_threads() {
             let opts = CompressOptions { chunk_log2: Some(log2), ..Default::default() };
             let mut outputs = vec![];
             for kernel in kernels() {
-                Kernel::set_default(kernel).unwrap();
                 for threads in [1, 3] {
-                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                    let packed = pool.install(|| compress(&model, &text, &opts, None)).unwrap();
-                    let back = pool.install(|| decompress(&model, &packed, None)).unwrap();
+                    let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap());
+                    let engine = Engine::default().with_kernel(kernel).with_pool(pool);
+                    let packed = engine.compress(&model, &text, &opts, None).unwrap();
+                    let back = engine.decompress(&model, &packed, None).unwrap();
                     assert_eq!(back, text);
                     outputs.push((kernel, threads, packed));
                 }
@@ -127,5 +129,4 @@ fn pipeline_output_is_identical_across_kernels_and_threads() {
             }
         }
     }
-    Kernel::set_default(Kernel::best()).unwrap();
 }

@@ -12,14 +12,15 @@ use serde_json::{json, Value};
 use super::case::{array, as_array, as_int, hex, int, unhex, Dtype};
 use crate::coder::{Decoder, Encoder};
 use crate::container::{OuterCodec, ReadLimits};
-use crate::freq_table::build_cumfreqs;
+use crate::freq_table::build_cumfreqs_with;
 use crate::model::attention::{attend_head, KvCache};
+use crate::model::kernels::exps::Exp2Lut;
 use crate::model::layers::{linear, reglu, requantize, rmsnorm, rope};
-use crate::model::{ForwardState, Requant};
+use crate::model::{ForwardState, Kernel, Requant};
 use crate::numerics as n;
 use crate::pipeline::{
-    decode_file, encode_chunks, level_to_chunk_log2, read_for_model, text_from_tokens, write_encoded, ChunkCoder, CompressOptions,
-    DecompressOptions, EncodedChunks,
+    level_to_chunk_log2, read_for_model, text_from_tokens, write_encoded, ChunkCoder, CompressOptions, DecompressOptions,
+    EncodedChunks, Engine,
 };
 use crate::tables::{check_tables, exp2_table, rope_tables};
 use crate::Model;
@@ -43,11 +44,13 @@ impl Outcome {
     }
 }
 
-/// Where models and texts named by cases are found; loaded models are cached.
+/// Where models and texts named by cases are found (loaded models are
+/// cached), and the matrix kernel the engine answers with.
 pub struct Context {
     pub models_dir: PathBuf,
     pub vectors_dir: PathBuf,
     pub corpus_dir: PathBuf,
+    kernel: Kernel,
     models: Mutex<HashMap<String, Arc<Model>>>,
     /// The engine's work shared by file cases that differ only in the outer
     /// codec or the recorded `model_id_hash`: coded chunks by (model, text
@@ -66,15 +69,33 @@ pub const ALL_FEATURES: &[&str] =
     &["core", "layers", "model_ops", "trace", "coder_ops", "chunk_ops", "file_ops", "levels", "sink_key", "multi_layer", "synthetic"];
 
 impl Context {
+    /// A context answering with the fastest kernel ([`Kernel::best`]).
     pub fn new(models_dir: PathBuf, vectors_dir: PathBuf, corpus_dir: PathBuf) -> Self {
         Context {
             models_dir,
             vectors_dir,
             corpus_dir,
+            kernel: Kernel::best(),
             models: Mutex::new(HashMap::new()),
             encoded: Mutex::new(HashMap::new()),
             decoded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This context answering with `kernel` (answers are identical for every
+    /// kernel). Panics if this CPU cannot run it ([`Kernel::available`]).
+    pub fn with_kernel(self, kernel: Kernel) -> Self {
+        assert!(kernel.is_available(), "kernel {} is not supported by this CPU", kernel.name());
+        Context { kernel, ..self }
+    }
+
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// The pipeline with this context's kernel, on the caller's pool.
+    fn engine(&self) -> Engine {
+        Engine::default().with_kernel(self.kernel)
     }
 
     /// `v000` / `v001` (published, from the models dir) or
@@ -273,7 +294,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
         "freq_table" => {
             let logits: Vec<i32> = vec_arg(a, "logits")?;
             let mut cum = vec![0u32; logits.len()];
-            build_cumfreqs(&logits, int_arg(a, "coef_q24")?, int_arg(a, "total")?, &exp2_table(), &mut cum)
+            build_cumfreqs_with(ctx.kernel, &logits, int_arg(a, "coef_q24")?, int_arg(a, "total")?, &Exp2Lut::new(&exp2_table()), &mut cum)
                 .map_err(|e| e.to_string())?;
             Ok(json!({ "cum": array(&vals(&cum), Dtype::U32) }))
         }
@@ -294,7 +315,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
             let toks: Vec<u32> = vec_arg(a, "tokens")?;
             check_chunk_len(&m, toks.len())?;
-            let bytes = ChunkCoder::new(&m, toks.len().max(1)).encode(&toks).map_err(|(p, e)| format!("token position {p}: {e}"))?;
+            let bytes = ChunkCoder::with_kernel(&m, toks.len().max(1), ctx.kernel).encode(&toks).map_err(|(p, e)| format!("token position {p}: {e}"))?;
             Ok(json!({ "bytes_hex": hex(&bytes) }))
         }
         "chunk_decode" => {
@@ -304,7 +325,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             check_chunk_len(&m, count)?;
             let mut toks = Vec::with_capacity(count);
             // Position `count` is the re-encoding check of the whole chunk, not a token.
-            ChunkCoder::new(&m, count.max(1)).decode(&bytes, count, &mut toks).map_err(|(p, e)| {
+            ChunkCoder::with_kernel(&m, count.max(1), ctx.kernel).decode(&bytes, count, &mut toks).map_err(|(p, e)| {
                 if p < count {
                     format!("token position {p}: {e}")
                 } else {
@@ -330,7 +351,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             let model_name = a["model"].as_str().unwrap_or_default().to_string();
             let k = level.unwrap_or(m.config().max_chunk_log2);
             let encoded = Context::memo(&ctx.encoded, (model_name, super::case::sha256_hex(&text), k), || {
-                encode_chunks(&m, &text, Some(k), None).map_err(|e| e.to_string())
+                ctx.engine().encode_chunks(&m, &text, Some(k), None).map_err(|e| e.to_string())
             })?;
             let file = write_encoded(&m, &encoded, &opts).map_err(|e| e.to_string())?;
             Ok(json!({ "file_hex": hex(&file) }))
@@ -346,7 +367,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             let f = read_for_model(&m, &file, &DecompressOptions::SPEC_LITERAL).map_err(|e| e.to_string())?;
             let model_name = a["model"].as_str().unwrap_or_default().to_string();
             let tokens = Context::memo(&ctx.decoded, (model_name, super::case::sha256_hex(&f.payload)), || {
-                decode_file(&m, &f, None).map_err(|e| e.to_string())
+                ctx.engine().decode_file(&m, &f, None).map_err(|e| e.to_string())
             })?;
             let text = text_from_tokens(&m, &f, &tokens).map_err(|e| e.to_string())?;
             Ok(json!({ "text_hex": hex(&text) }))
@@ -492,7 +513,7 @@ fn model_logits(ctx: &Context, a: &Value) -> OpResult {
         let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
         st.step(&m, prev, &mut logits).map_err(|e| e.to_string())?;
         if positions.contains(&p) {
-            build_cumfreqs(&logits, m.coef_q24(), m.target_total(), m.exp2(), &mut cum).map_err(|e| e.to_string())?;
+            build_cumfreqs_with(ctx.kernel, &logits, m.coef_q24(), m.target_total(), &Exp2Lut::new(m.exp2()), &mut cum).map_err(|e| e.to_string())?;
             out_l.push(array(&vals(&logits), Dtype::I32));
             out_c.push(array(&vals(&cum), Dtype::U32));
         }

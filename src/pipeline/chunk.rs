@@ -30,10 +30,10 @@ pub struct ChunkCoder<'m> {
 }
 
 impl<'m> ChunkCoder<'m> {
-    /// A worker for chunks of up to `capacity` tokens, with the process's
-    /// kernel ([`Kernel::current`]).
+    /// A worker for chunks of up to `capacity` tokens, with the fastest
+    /// kernel ([`Kernel::best`]).
     pub fn new(model: &'m Model, capacity: usize) -> Self {
-        Self::with_kernel(model, capacity, Kernel::current())
+        Self::with_kernel(model, capacity, Kernel::best())
     }
 
     /// Lets idle rayon workers take part of this worker's chunks (see

@@ -2,9 +2,10 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{map_in_order, ChunkCoder, Progress, MIN_CHUNK_LOG2};
+use super::{map_in_order, ChunkCoder, Engine, Progress, MIN_CHUNK_LOG2};
 use crate::container::{write_file, OuterCodec, WriteParams};
 use crate::error::Error;
+use crate::model::Kernel;
 use crate::Model;
 
 /// How to compress.
@@ -23,19 +24,38 @@ impl Default for CompressOptions {
     }
 }
 
-/// Compresses `text` (which must be UTF-8) into a complete CZIPv1 file:
-/// [`encode_chunks`] then [`write_encoded`]. Chunks are coded in parallel on
-/// the current rayon pool; the result does not depend on the thread count.
-/// `progress`, when given, is advanced by each chunk's token count as it
-/// completes.
+/// [`Engine::compress`] with the default engine (the fastest kernel, the
+/// current rayon pool).
 pub fn compress(
     model: &Model,
     text: &[u8],
     opts: &CompressOptions,
     progress: Option<&Progress>,
 ) -> Result<Vec<u8>, Error> {
-    let encoded = encode_chunks(model, text, opts.chunk_log2, progress)?;
-    write_encoded(model, &encoded, opts)
+    Engine::default().compress(model, text, opts, progress)
+}
+
+/// [`Engine::encode_chunks`] with the default engine.
+pub fn encode_chunks(model: &Model, text: &[u8], chunk_log2: Option<u8>, progress: Option<&Progress>) -> Result<EncodedChunks, Error> {
+    Engine::default().encode_chunks(model, text, chunk_log2, progress)
+}
+
+impl Engine {
+    /// Compresses `text` (which must be UTF-8) into a complete CZIPv1 file:
+    /// [`encode_chunks`](Self::encode_chunks) then [`write_encoded`]. Chunks
+    /// are coded in parallel on this engine's pool; the result does not
+    /// depend on the thread count nor the kernel. `progress`, when given, is
+    /// advanced by each chunk's token count as it completes.
+    pub fn compress(&self, model: &Model, text: &[u8], opts: &CompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+        let encoded = self.encode_chunks(model, text, opts.chunk_log2, progress)?;
+        write_encoded(model, &encoded, opts)
+    }
+
+    /// Tokenizes `text` and codes its chunks of `2^chunk_log2` tokens
+    /// (`None` = the model's capacity).
+    pub fn encode_chunks(&self, model: &Model, text: &[u8], chunk_log2: Option<u8>, progress: Option<&Progress>) -> Result<EncodedChunks, Error> {
+        self.install(|| encode_chunks_with(self.kernel(), model, text, chunk_log2, progress))
+    }
 }
 
 /// A text's coded chunks, before the container: a function of the model,
@@ -49,9 +69,8 @@ pub struct EncodedChunks {
     pub chunks: Vec<Vec<u8>>,
 }
 
-/// Tokenizes `text` and codes its chunks of `2^chunk_log2` tokens
-/// (`None` = the model's capacity).
-pub fn encode_chunks(model: &Model, text: &[u8], chunk_log2: Option<u8>, progress: Option<&Progress>) -> Result<EncodedChunks, Error> {
+/// [`Engine::encode_chunks`] on the current pool.
+fn encode_chunks_with(kernel: Kernel, model: &Model, text: &[u8], chunk_log2: Option<u8>, progress: Option<&Progress>) -> Result<EncodedChunks, Error> {
     let cfg = model.config();
     let k = chunk_log2.unwrap_or(cfg.max_chunk_log2);
     if !(MIN_CHUNK_LOG2..=cfg.max_chunk_log2).contains(&k) {
@@ -69,7 +88,7 @@ pub fn encode_chunks(model: &Model, text: &[u8], chunk_log2: Option<u8>, progres
     let chunk_count = tokens.len().div_ceil(chunk_len);
     let chunks: Vec<Vec<u8>> = map_in_order(
         chunk_count,
-        || ChunkCoder::new(model, chunk_len).split_rows(split),
+        || ChunkCoder::with_kernel(model, chunk_len, kernel).split_rows(split),
         |coder, index| {
             let chunk = &tokens[index * chunk_len..((index + 1) * chunk_len).min(tokens.len())];
             let bytes = coder.encode(chunk).map_err(|(position, detail)| Error::Chunk {

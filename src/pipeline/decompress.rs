@@ -6,35 +6,48 @@ use std::sync::atomic::Ordering;
 use super::map_in_order;
 use super::model_check::{check_model_id, wrong_model_hint, ModelIdCheck};
 use super::chunk::{LockstepDecoder, LOCKSTEP_MAX};
-use super::Progress;
+use super::{Engine, Progress};
 use crate::container::{read_file, ContainerError, CzipFile, ReadLimits};
 use crate::error::{ChunkFailure, Error};
 use crate::model::Kernel;
 use crate::tokenizer::TokenizerError;
 use crate::Model;
 
-/// Decodes every chunk's tokens (in chunk order) from a parsed file.
-///
-/// Chunks are independent (spec §8), so they are decoded in groups of up to
-/// [`LOCKSTEP_MAX`] in lockstep ([`LockstepDecoder`]), the groups in parallel
-/// on the current rayon pool. The group size follows the thread count so
-/// that every thread gets work; the tokens never depend on it.
+/// [`Engine::decode_tokens`] with the default engine (the fastest kernel,
+/// the current rayon pool).
 pub fn decode_tokens(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
-    decode_tokens_with(model, file, progress, true)
+    Engine::default().decode_tokens(model, file, progress)
 }
 
-/// [`decode_tokens`] without the re-encoding check: the raw decoding, for
-/// diagnostics that localise where a foreign file departs (never for output).
+/// [`Engine::decode_tokens_unverified`] with the default engine.
 pub fn decode_tokens_unverified(model: &Model, file: &CzipFile) -> Result<Vec<Vec<u32>>, Error> {
-    decode_tokens_with(model, file, None, false)
+    Engine::default().decode_tokens_unverified(model, file)
 }
 
-fn decode_tokens_with(model: &Model, file: &CzipFile, progress: Option<&Progress>, verify: bool) -> Result<Vec<Vec<u32>>, Error> {
+impl Engine {
+    /// Decodes every chunk's tokens (in chunk order) from a parsed file.
+    ///
+    /// Chunks are independent (spec §8), so they are decoded in groups of up
+    /// to [`LOCKSTEP_MAX`] in lockstep ([`LockstepDecoder`]), the groups in
+    /// parallel on this engine's pool. The group size follows the thread
+    /// count so that every thread gets work; the tokens never depend on it.
+    pub fn decode_tokens(&self, model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
+        self.install(|| decode_tokens_with(self.kernel(), model, file, progress, true))
+    }
+
+    /// [`decode_tokens`](Self::decode_tokens) without the re-encoding check:
+    /// the raw decoding, for diagnostics that localise where a foreign file
+    /// departs (never for output).
+    pub fn decode_tokens_unverified(&self, model: &Model, file: &CzipFile) -> Result<Vec<Vec<u32>>, Error> {
+        self.install(|| decode_tokens_with(self.kernel(), model, file, None, false))
+    }
+}
+
+fn decode_tokens_with(kernel: Kernel, model: &Model, file: &CzipFile, progress: Option<&Progress>, verify: bool) -> Result<Vec<Vec<u32>>, Error> {
     let k = file.chunk_tokens();
     let count = file.chunk_count();
     let threads = rayon::current_num_threads().max(1);
     let group = count.div_ceil(threads).clamp(1, LOCKSTEP_MAX);
-    let kernel = Kernel::current();
     // Each group reports its lowest failing chunk and `map_in_order` the
     // lowest failing group: the error names the lowest failing chunk of the
     // file, whatever the group size (which follows the thread count).
@@ -78,24 +91,54 @@ impl DecompressOptions {
     pub const SPEC_LITERAL: DecompressOptions = DecompressOptions { model_id_check: ModelIdCheck::Ignore };
 }
 
-/// Decompresses a complete CZIPv1 file. Fails (never returns wrong text) when
-/// the file is malformed, when its `model_id_hash` names another published
-/// model ([`Error::WrongModel`], before decoding), when the decoded length
-/// differs from `uncompressed_len`, when the decoded bytes are not UTF-8, or
-/// when the chunks are not the canonical encoding of the text.
+/// [`Engine::decompress`] with the default engine (the fastest kernel, the
+/// current rayon pool).
 pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
-    decompress_with(model, bytes, &DecompressOptions::default(), progress)
+    Engine::default().decompress(model, bytes, progress)
 }
 
-/// [`decompress`] with options; `DecompressOptions::SPEC_LITERAL` decodes
-/// whatever `model_id_hash` says.
+/// [`Engine::decompress_with`] with the default engine.
 pub fn decompress_with(model: &Model, bytes: &[u8], opts: &DecompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
-    let file = read_for_model(model, bytes, opts)?;
-    let chunks = decode_file(model, &file, progress)?;
-    text_from_tokens(model, &file, &chunks)
+    Engine::default().decompress_with(model, bytes, opts, progress)
 }
 
-/// The first stage of [`decompress_with`]: the container, read and validated
+/// [`Engine::decode_file`] with the default engine.
+pub fn decode_file(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
+    Engine::default().decode_file(model, file, progress)
+}
+
+impl Engine {
+    /// Decompresses a complete CZIPv1 file. Fails (never returns wrong text)
+    /// when the file is malformed, when its `model_id_hash` names another
+    /// published model ([`Error::WrongModel`], before decoding), when the
+    /// decoded length differs from `uncompressed_len`, when the decoded bytes
+    /// are not UTF-8, or when the chunks are not the canonical encoding of
+    /// the text.
+    pub fn decompress(&self, model: &Model, bytes: &[u8], progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+        self.decompress_with(model, bytes, &DecompressOptions::default(), progress)
+    }
+
+    /// [`decompress`](Self::decompress) with options;
+    /// `DecompressOptions::SPEC_LITERAL` decodes whatever `model_id_hash` says.
+    pub fn decompress_with(&self, model: &Model, bytes: &[u8], opts: &DecompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+        let file = read_for_model(model, bytes, opts)?;
+        let chunks = self.decode_file(model, &file, progress)?;
+        text_from_tokens(model, &file, &chunks)
+    }
+
+    /// The second stage of [`decompress_with`](Self::decompress_with): every
+    /// chunk's tokens ([`decode_tokens`](Self::decode_tokens), verified),
+    /// with the wrong-model hint on a failing chunk. A function of the model
+    /// and the inner payload only.
+    pub fn decode_file(&self, model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
+        self.decode_tokens(model, file, progress).map_err(|e| match e {
+            Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint: wrong_model_hint(model, file) },
+            other => other,
+        })
+    }
+}
+
+/// The first stage of [`Engine::decompress_with`]: the container, read and validated
 /// for this model (its capacity; its `model_id_hash` as `opts` says).
 pub fn read_for_model(model: &Model, bytes: &[u8], opts: &DecompressOptions) -> Result<CzipFile, Error> {
     let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
@@ -113,16 +156,6 @@ pub fn read_for_model(model: &Model, bytes: &[u8], opts: &DecompressOptions) -> 
     };
     check_model_id(model, &file, opts.model_id_check)?;
     Ok(file)
-}
-
-/// The second stage: every chunk's tokens ([`decode_tokens`], verified),
-/// with the wrong-model hint on a failing chunk. A function of the model and
-/// the inner payload only.
-pub fn decode_file(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
-    decode_tokens(model, file, progress).map_err(|e| match e {
-        Error::Chunk { chunk, position, detail, .. } => Error::Chunk { chunk, position, detail, hint: wrong_model_hint(model, file) },
-        other => other,
-    })
 }
 
 /// The last stage: the text of the decoded tokens, checked against the

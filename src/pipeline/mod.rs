@@ -4,8 +4,10 @@
 //! Chunks are coded in parallel with rayon, each by a [`ChunkCoder`] that
 //! owns one [`ForwardState`](crate::model::ForwardState) for its whole life:
 //! no copy of the weights per chunk, no allocation per token. The output is
-//! assembled in chunk order, so it is identical for any thread count; run a
-//! function inside `rayon::ThreadPool::install` to choose the count.
+//! assembled in chunk order, so it is identical for any thread count and
+//! kernel. The kernel and the pool are parameters of an [`Engine`], never
+//! process state; the free functions run the default one (the fastest
+//! kernel, on the caller's rayon pool).
 //!
 //! Failures are deterministic too: when several chunks fail, the error is
 //! always the one of the lowest-index failing chunk ([`map_in_order`]),
@@ -14,6 +16,7 @@
 mod chunk;
 mod compress;
 mod decompress;
+mod engine;
 mod model_check;
 
 pub use chunk::{ChunkCoder, LockstepDecoder, LOCKSTEP_MAX, PREFILL_ROWS};
@@ -22,6 +25,7 @@ pub use decompress::{
     decode_file, decode_tokens, decode_tokens_unverified, decompress, decompress_with, read_for_model, text_from_tokens,
     DecompressOptions,
 };
+pub use engine::Engine;
 pub use model_check::ModelIdCheck;
 
 /// Smallest and largest chunk length exponents of spec §8 (64 and 4096 tokens).

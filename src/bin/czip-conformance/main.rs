@@ -242,7 +242,7 @@ impl ImplArg {
 }
 
 /// Opens the implementation named on the command line.
-fn open_impl(which: &ImplArg, paths: &Paths, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
+fn open_impl(which: &ImplArg, ctx: Context, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
     let timeout = std::time::Duration::from_secs(timeout);
     let builtin_name = match which {
         ImplArg::Rust => Some("rust"),
@@ -253,16 +253,21 @@ fn open_impl(which: &ImplArg, paths: &Paths, timeout: u64, keep_outputs: Option<
         return Err(Failure::Usage(format!("--keep-outputs applies to implementation manifests with [templates], not --impl {name}")));
     }
     match which {
-        ImplArg::Rust => Ok(Box::new(Builtin::new(paths.context()))),
-        ImplArg::Python => Ok(python::open(&paths.context(), timeout)?),
-        ImplArg::Manifest(path) => Ok(from_manifest(path, paths.context(), keep_outputs)?),
+        ImplArg::Rust => Ok(Box::new(Builtin::new(ctx))),
+        ImplArg::Python => Ok(python::open(&ctx, timeout)?),
+        ImplArg::Manifest(path) => Ok(from_manifest(path, ctx, keep_outputs)?),
     }
 }
 
 fn run(a: &RunArgs) -> Result<bool, Failure> {
-    if let Some(k) = a.kernel {
-        czip::model::kernels::Kernel::set_default(k).map_err(|e| Failure::Usage(format!("--kernel: {e}")))?;
-    }
+    // --kernel: the built-in engine's, a field of its context.
+    let context = || {
+        let ctx = a.paths.context();
+        match a.kernel {
+            Some(k) => ctx.with_kernel(k),
+            None => ctx,
+        }
+    };
     let all_cases = load_cases(&a.paths.data.vectors)?;
     let mut suites = load_suites(&a.paths.suites_dir, &all_cases)?;
     if !a.suite.is_empty() {
@@ -281,8 +286,8 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     let cases: Vec<_> = selected.iter().map(|&i| all_cases[i].clone()).collect();
     let pos = |i: usize| selected.binary_search(&i).unwrap_or(0);
 
-    let mut imp = open_impl(&a.implementation, &a.paths, a.timeout, a.keep_outputs.as_deref())?;
-    let ctx = a.paths.context();
+    let mut imp = open_impl(&a.implementation, context(), a.timeout, a.keep_outputs.as_deref())?;
+    let ctx = context();
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let results = run_cases(imp.as_mut(), &ctx, &cases, &|d, t| {

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use czip::pipeline::{self, level_to_chunk_log2, CompressOptions};
+use czip::pipeline::{level_to_chunk_log2, CompressOptions};
 
-use crate::cli::{in_pool, BenchArgs, Models};
+use crate::args::BenchArgs;
+use crate::models::Models;
 use crate::io::read_input;
 
 fn best_of<T>(n: u32, mut f: impl FnMut() -> T) -> (T, Duration) {
@@ -32,18 +33,16 @@ fn peak_rss() -> Option<u64> {
 pub fn run(a: &BenchArgs) -> Result<(), String> {
     let models = Models::open(&a.model.model)?;
     let (model, model_path) = models.for_writing()?;
-    let threads = a.threads.threads.map(usize::from).unwrap_or_else(rayon::current_num_threads);
+    // One engine (kernel and pool) for every file.
+    let engine = a.threads.engine()?;
     let opts = CompressOptions { chunk_log2: a.level.and_then(level_to_chunk_log2), ..Default::default() };
     let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
-    if let Some(k) = a.threads.kernel {
-        czip::model::Kernel::set_default(k)?;
-    }
     println!(
         "model {} · chunk {} tokens · {} thread(s) · kernel {} · best of {}",
         model_path.unwrap_or(&a.model.model).display(),
         1u32 << k,
-        threads,
-        czip::model::Kernel::current().name(),
+        engine.threads(),
+        engine.kernel().name(),
         a.repeat
     );
     println!("{:<28} {:>8} {:>9} {:>12} {:>12} {:>8}", "file", "tokens", "bytes out", "compress", "decompress", "ratio");
@@ -55,15 +54,15 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
         // One untimed compression first: it packs the weights for the
         // kernels (once per process) and starts the workers, so the timed
         // runs measure the steady state.
-        let ((packed, ct), (back, dt)) = in_pool(&a.threads, || {
-            let _ = pipeline::compress(model, &text, &opts, None);
-            let c = best_of(a.repeat, || pipeline::compress(model, &text, &opts, None));
+        let ((packed, ct), (back, dt)) = engine.install(|| {
+            let _ = engine.compress(model, &text, &opts, None);
+            let c = best_of(a.repeat, || engine.compress(model, &text, &opts, None));
             let d = match &c.0 {
-                Ok(p) => best_of(a.repeat, || pipeline::decompress(model, p, None)),
+                Ok(p) => best_of(a.repeat, || engine.decompress(model, p, None)),
                 Err(_) => (Ok(Vec::new()), std::time::Duration::ZERO),
             };
             (c, d)
-        })?;
+        });
         let packed = packed.map_err(|e| format!("{}: {e}", f.display()))?;
         let back = back.map_err(|e| format!("{}: {e}", f.display()))?;
         if back != text {

@@ -4,7 +4,8 @@ use czip::container::{read_file, ReadLimits};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::cli::{InspectArgs, Models};
+use crate::args::InspectArgs;
+use crate::models::Models;
 use crate::io::read_input;
 
 pub fn run(a: &InspectArgs) -> Result<(), String> {

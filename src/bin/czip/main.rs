@@ -5,25 +5,27 @@
 //! (`czip inspect F | head -1`), czip ends quietly by SIGPIPE, like any Unix
 //! filter (status 141 in a shell).
 
+mod args;
 mod bench;
-mod cli;
+mod commands;
 mod inspect;
 mod io;
+mod models;
 mod progress;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use args::{Cli, Command};
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compress(a) => cli::run_compress(&a),
-        Command::Decompress(a) => cli::run_decompress(&a),
-        Command::Test(a) => cli::run_test(&a),
+        Command::Compress(a) => commands::run_compress(&a),
+        Command::Decompress(a) => commands::run_decompress(&a),
+        Command::Test(a) => commands::run_test(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Bench(a) => bench::run(&a),
     };

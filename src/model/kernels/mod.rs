@@ -10,9 +10,11 @@
 //!   lane, non-saturating) on `x + 128`, corrected by `128 · Σ_c W[o][c]`.
 //!
 //! Every SIMD kernel is tested against the scalar one on random and edge
-//! inputs (`tests/kernels_*.rs`). The choice is made once per run
-//! ([`Kernel::best`], or forced with `czip --kernel`); the packed layout is
-//! the same for all three, so switching kernels never re-packs weights.
+//! inputs (`tests/kernels_*.rs`). The kernel is a parameter of the work,
+//! never process state (the pipeline's [`Engine`](crate::pipeline::Engine);
+//! [`Kernel::best`] by default, forced with `czip --kernel`); the packed
+//! layout is the same for all three, so switching kernels never re-packs
+//! weights.
 //!
 //! Width invariant (enforced by the loader, `MAX_LINEAR_IN`): the inner
 //! dimension k satisfies `128·128·k < 2^31`, so every sum — including the
@@ -31,8 +33,6 @@ pub mod exps;
 pub mod values;
 
 pub use packed::{PackedRows, BLOCK_ROWS, GROUP};
-
-use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Which implementation of the kernels to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,30 +93,6 @@ impl Kernel {
     pub fn parse_available(s: &str) -> Result<Kernel, String> {
         s.parse::<Kernel>()?.available()
     }
-
-    /// The kernel of the process (see [`set_default`](Self::set_default)),
-    /// else [`best`](Self::best).
-    pub fn current() -> Kernel {
-        match FORCED.load(Ordering::Relaxed) {
-            1 => Kernel::Scalar,
-            2 => Kernel::Avx2,
-            3 => Kernel::Avx512,
-            _ => Kernel::best(),
-        }
-    }
-
-    /// Forces the kernel used by the pipeline for the rest of the process
-    /// (`czip --kernel`). Fails when the CPU cannot run it.
-    pub fn set_default(k: Kernel) -> Result<(), String> {
-        let k = k.available()?;
-        let code = match k {
-            Kernel::Scalar => 1,
-            Kernel::Avx2 => 2,
-            Kernel::Avx512 => 3,
-        };
-        FORCED.store(code, Ordering::Relaxed);
-        Ok(())
-    }
 }
 
 impl std::str::FromStr for Kernel {
@@ -130,8 +106,6 @@ impl std::str::FromStr for Kernel {
         }
     }
 }
-
-static FORCED: AtomicU8 = AtomicU8::new(0);
 
 /// `out[r·out_stride + o] = Σ_{c<k} x[r·x_stride + c] · W[o][c]` for
 /// `r < n`, `o < w.rows()`. `x_stride >= w.padded_cols()`; the bytes of a

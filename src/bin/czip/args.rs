@@ -1,0 +1,225 @@
+//! The command line: clap's argument types, and what they build (the
+//! decompress options, the engine of a command).
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use czip::model::Kernel;
+use czip::pipeline::{DecompressOptions, Engine, ModelIdCheck};
+
+#[derive(Parser)]
+#[command(
+    name = "czip",
+    version,
+    about = "CZIP v1 reference engine: bit-exact neural text compression",
+    long_about = "CZIP v1 reference engine.\n\n\
+A one-layer int8 transformer predicts each token, an integer softmax turns its logits into a \
+frequency table and a 32-bit arithmetic coder codes chunks of 64..1024 tokens; the result is a \
+CZIPv1 file (16-byte header + brotli or zstd payload). Every step is integer arithmetic, so every \
+conforming implementation produces the same bits.\n\n\
+Examples:\n  czip compress -m ../shared/models/v001_eng.czm -L 3 -i book.txt -o book.czip\n  \
+czip decompress -m ../shared/models -i book.czip -o book.txt\n  \
+czip test -m ../shared/models *.czip\n  czip inspect book.czip --json\n\n\
+-m takes a model file, or a directory of the published models (then reading picks the one a \
+file names). An output never replaces the input, nor an existing file unless -f is given.\n\n\
+Exit status: 0 success, 1 bad input or data (one line on stderr), 2 usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Compress UTF-8 text into a CZIPv1 file.
+    Compress(CompressArgs),
+    /// Decompress a CZIPv1 file back to the exact original text.
+    Decompress(DecompressArgs),
+    /// Decode and verify files (length, UTF-8) without writing anything.
+    Test(TestArgs),
+    /// Show a file's headers, chunk table, token count, ratio and payload SHA-256.
+    Inspect(InspectArgs),
+    /// Measure compress and decompress speed (tokens/s) and peak memory. Not a test.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct ModelArg {
+    /// Model file (`.czm`), e.g. ../shared/models/v001_eng.czm; or a directory of
+    /// published models (v000_eng.czm, v001_eng.czm): compress uses the newest,
+    /// decompress and test the one the file's model_id_hash names.
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model: PathBuf,
+}
+
+/// Where the output goes and whether it may replace a file.
+#[derive(Args)]
+pub struct OutputArg {
+    /// Replace an existing output file, or write compressed data to a terminal.
+    /// The input file is never overwritten.
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+}
+
+/// How the work runs: thread count and int8 kernel. Output never depends on either.
+#[derive(Args)]
+pub struct ThreadsArg {
+    /// Worker threads (default: all cores). Output never depends on this.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// Force the int8 kernel (default: the fastest this CPU supports), to
+    /// cross-check paths on your machine. Output never depends on this.
+    #[arg(long, value_name = "scalar|avx2|avx512", value_parser = KernelParser)]
+    pub kernel: Option<Kernel>,
+}
+
+/// `--kernel`: a kernel this CPU runs ([`Kernel::parse_available`]: one it
+/// lacks is a usage error), with all three listed in the help.
+#[derive(Clone)]
+struct KernelParser;
+
+impl TypedValueParser for KernelParser {
+    type Value = Kernel;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &OsStr) -> Result<Kernel, clap::Error> {
+        Kernel::parse_available.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Kernel::ALL.into_iter().map(|k| PossibleValue::new(k.name()))))
+    }
+}
+
+#[derive(Args)]
+pub struct CompressArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Level 1..5 = 64, 128, 256, 512, 1024-token chunks. Default: the model's full capacity.
+    #[arg(short = 'L', long = "level", value_name = "1..5", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub level: Option<u8>,
+    /// Outer codec of the payload.
+    #[arg(short = 'c', long = "codec", default_value = "brotli", value_parser = ["brotli", "zstd"])]
+    pub codec: String,
+    /// Write this model_id_hash (8 hex digits) instead of the model's content hash
+    /// (upstream wrote 271bf17f for v001 and 875b46ff for v000).
+    #[arg(long = "model-id-hash", value_name = "HEX", value_parser = parse_hex_u32)]
+    pub model_id_hash: Option<u32>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Input text (`-` = stdin).
+    #[arg(short = 'i', long = "input", value_name = "IN")]
+    pub input: PathBuf,
+    /// Output file (`-` = stdout, not a terminal); refused if it exists, unless -f.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArg,
+}
+
+/// What to do with the file's model_id_hash.
+#[derive(Args)]
+pub struct ModelIdArg {
+    /// Decode even when the file's model_id_hash names a different published
+    /// model (refused by default); spec §9 treats the field as informational.
+    #[arg(long = "ignore-model-id-hash")]
+    pub ignore_model_id_hash: bool,
+}
+
+impl ModelIdArg {
+    pub fn options(&self) -> DecompressOptions {
+        DecompressOptions {
+            model_id_check: if self.ignore_model_id_hash { ModelIdCheck::Ignore } else { ModelIdCheck::RejectOtherPublishedModel },
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct DecompressArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub model_id: ModelIdArg,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Input CZIPv1 file (`-` = stdin).
+    #[arg(short = 'i', long = "input", value_name = "IN")]
+    pub input: PathBuf,
+    /// Output text (`-` = stdout); refused if it exists, unless -f.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArg,
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub model_id: ModelIdArg,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Files to verify.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The CZIPv1 file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Also check K against this model's capacity and model_id_hash against its
+    /// content hash (a directory: the published model the file names, as for decompress).
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Level 1..5 (default: the model's full capacity).
+    #[arg(short = 'L', long = "level", value_name = "1..5", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub level: Option<u8>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Timed repetitions of each direction, after one untimed warm-up
+    /// compression (the best is reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Text files to compress and decompress.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+fn parse_hex_u32(s: &str) -> Result<u32, String> {
+    let t = s.trim_start_matches("0x");
+    if t.is_empty() || t.len() > 8 {
+        return Err(format!("{s:?}: expected 1 to 8 hex digits"));
+    }
+    u32::from_str_radix(t, 16).map_err(|_| format!("{s:?}: expected hex digits"))
+}
+
+impl ThreadsArg {
+    /// The command's engine: the requested kernel (default: the fastest)
+    /// and one pool of the requested thread count, for all its files.
+    pub fn engine(&self) -> Result<Engine, String> {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            b = b.num_threads(usize::from(n));
+        }
+        let pool = b.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
+        let engine = Engine::default().with_pool(Arc::new(pool));
+        Ok(match self.kernel {
+            Some(k) => engine.with_kernel(k),
+            None => engine,
+        })
+    }
+}
