@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::models::{corpus, corpus_ref};
 use super::synthetic::SyntheticModel;
-use super::Gen;
+use super::{Gen, Suites};
 use crate::conformance::ops::{reference, Context, Outcome};
 use rayon::prelude::*;
 use crate::conformance::case::{hex, sha256_hex, unhex};
@@ -90,6 +90,7 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
         let t = &targets[ti];
         let file = if t.model.starts_with("synthetic/") { format!("file/synthetic_{}.jsonl", t.short) } else { format!("file/{}.jsonl", t.short) };
         let (name, _, sha) = &texts[xi];
+        g.in_suites(Suites { cases: if t.model.starts_with("synthetic/") { &["synthetic"] } else { &["files"] }, rejects: &[] });
         file_cases(g, t, &file, level, name, sha, r)?;
     }
     rejects(g, &texts)?;
@@ -186,6 +187,8 @@ frequencies that the little transformer handed it, one token at a time.\n";
 fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), String> {
     g.say("rejects");
     let f = "file/reject.jsonl";
+    // Only in the `reject` view (and `divergences` for the tagged ones).
+    g.in_suites(Suites::NONE);
     // Invalid UTF-8 to compress (§8.1).
     for (name, bytes, sha) in texts {
         if std::str::from_utf8(bytes).is_ok() {
