@@ -91,7 +91,7 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
         let file = if t.model.starts_with("synthetic/") { format!("file/synthetic_{}.jsonl", t.short) } else { format!("file/{}.jsonl", t.short) };
         let (name, _, sha) = &texts[xi];
         g.in_suites(Suites { cases: if t.model.starts_with("synthetic/") { &["synthetic"] } else { &["files"] }, rejects: &[] });
-        file_cases(g, t, &file, level, name, sha, r)?;
+        file_cases(g, FileCases { target: t, file: &file, level, text_name: name, text_sha256: sha, compressed: r })?;
     }
     rejects(g, &texts)?;
     Ok(())
@@ -145,7 +145,22 @@ fn compress_one(ctx: &mut Context, t: &Target, level: Option<u8>, text: &(String
 }
 
 /// Compress + decompress cases for one text, both codecs.
-fn file_cases(g: &mut Gen, t: &Target, file: &str, level: Option<u8>, name: &str, sha: &str, r: &Compressed) -> Result<(), String> {
+/// The compress and decompress cases of one text compressed for one target.
+struct FileCases<'a> {
+    target: &'a Target,
+    /// The case file, `file/<model>.jsonl`.
+    file: &'a str,
+    /// `None`: the model's capacity (no level).
+    level: Option<u8>,
+    /// The corpus text's name and SHA-256.
+    text_name: &'a str,
+    text_sha256: &'a str,
+    /// What the reference made of it.
+    compressed: &'a Compressed,
+}
+
+fn file_cases(g: &mut Gen, c: FileCases) -> Result<(), String> {
+    let FileCases { target: t, file, level, text_name: name, text_sha256: sha, compressed: r } = c;
     let lv = level.map_or("capacity".to_string(), |l| format!("L{l}"));
     let stem = name.replace('.', "_");
     let levels_req = level.is_some_and(|l| l > 1);
