@@ -13,6 +13,7 @@
 //! | [`coder`] | §7 | the 32-bit arithmetic coder |
 //! | [`container`] | §9 | the CZIPv1 file: headers, outer codecs, strict reader |
 //! | [`pipeline`] | §8 | chunking, parallel compression and decompression |
+//! | [`safetensors_write`] | §4 | writing safetensors files (synthetic models, tensor dumps) |
 //!
 //! Every function states which spec section it implements and the widths of
 //! its intermediates. Nothing reachable from input panics: malformed models
@@ -26,6 +27,7 @@ pub mod freq_table;
 pub mod model;
 pub mod numerics;
 pub mod pipeline;
+pub mod safetensors_write;
 pub mod tables;
 pub mod tokenizer;
 

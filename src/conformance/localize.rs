@@ -1,6 +1,15 @@
 //! Localising a failed case down the stack: file → chunk → token position →
 //! (if the implementation answers model ops) the logits at that position →
 //! (if it answers `model_trace`) the first layer whose output differs.
+//!
+//! Localisation returns [`Finding`]s; reports render them as text
+//! ([`finding::render`]) at the edge.
+
+pub mod chunks;
+pub mod finding;
+
+pub use chunks::{localise_chunks, ChunkLocalisation};
+pub use finding::Finding;
 
 use serde_json::{json, Value};
 
@@ -9,12 +18,18 @@ use super::compare::{first_divergence, CaseResult};
 use super::implementation::Implementation;
 use super::ops::{reference, Context, Outcome};
 use super::report::known_divergence;
-use super::score::localise_chunks;
 use crate::container::{read_file, ReadLimits};
 use crate::pipeline::decode_tokens_unverified;
 
-/// Lines of localisation and a known divergence, for one failed case.
+/// Lines of localisation and a known divergence, for one failed case
+/// ([`localise_findings`], rendered).
 pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult, answer: Option<&Value>) -> (Vec<String>, Option<String>) {
+    let (findings, known) = localise_findings(imp, ctx, case, result, answer);
+    (finding::render(&findings), known)
+}
+
+/// What localising one failed case found, and a known divergence.
+pub fn localise_findings(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult, answer: Option<&Value>) -> (Vec<Finding>, Option<String>) {
     match case.op.as_str() {
         "compress" => answer.map_or_else(Default::default, |a| localise_compress(imp, ctx, case, a)),
         "model_logits" => localise_logits(imp, ctx, case, result),
@@ -23,13 +38,13 @@ pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result
 }
 
 /// The first differing layer output at one position, via `model_trace`.
-fn first_layer(imp: &mut dyn Implementation, ctx: &Context, model: &str, tokens: &[u32], pos: usize) -> Option<String> {
+fn first_layer(imp: &mut dyn Implementation, ctx: &Context, model: &str, tokens: &[u32], pos: usize) -> Option<Finding> {
     if !imp.features().contains("trace") {
-        return Some("the implementation does not answer model_trace, so the layer cannot be localised".into());
+        return Some(Finding::NoTrace);
     }
     let args = json!({"model": model, "tokens": tokens, "position": pos});
     let (Outcome::Result(theirs), Outcome::Result(ours)) = (imp.call("model_trace", &args), reference(ctx, "model_trace", &args)) else {
-        return Some("model_trace failed on one side".into());
+        return Some(Finding::OneSideFailed { op: "model_trace" });
     };
     let layers = ours.get("layers")?.as_array()?;
     for (l, lo) in layers.iter().enumerate() {
@@ -37,14 +52,14 @@ fn first_layer(imp: &mut dyn Implementation, ctx: &Context, model: &str, tokens:
         // Fields in order of computation (spec §6).
         for f in ["attn_in", "qkv", "attn", "attn_proj", "resid_attn", "ffn_in", "gate_up", "reglu", "down", "resid_ffn"] {
             if let Some(d) = first_divergence(&json!({ f: lo[f].clone() }), &lt) {
-                return Some(format!("first differing layer output: layers.{l}.{} (expected {}, got {})", d.path, Value::Array(d.expected), Value::Array(d.actual)));
+                return Some(Finding::Layer { layer: l, stage: f.to_string(), path: d.path, expected: d.expected, actual: d.actual });
             }
         }
     }
-    Some("every layer output agrees; the difference is in the final norm or head".into())
+    Some(Finding::LayersAgree)
 }
 
-fn localise_logits(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult) -> (Vec<String>, Option<String>) {
+fn localise_logits(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult) -> (Vec<Finding>, Option<String>) {
     let mut lines = Vec::new();
     let (Some(model), Some(tokens), Some(positions)) = (
         case.args.get("model").and_then(Value::as_str),
@@ -62,7 +77,7 @@ fn localise_logits(imp: &mut dyn Implementation, ctx: &Context, case: &Case, res
         .unwrap_or(0);
     let Some(&pos) = positions.get(k) else { return (lines, None) };
     let toks: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
-    lines.push(format!("position {pos} of the token history"));
+    lines.push(Finding::Position { position: pos as usize });
     if let Some(l) = first_layer(imp, ctx, model, &toks, pos as usize) {
         lines.push(l);
     }
@@ -70,14 +85,14 @@ fn localise_logits(imp: &mut dyn Implementation, ctx: &Context, case: &Case, res
     (lines, known)
 }
 
-fn witness_known(ctx: &Context, model: &str, tokens: &[u32], upto: usize, lines: &mut Vec<String>) -> Option<String> {
+fn witness_known(ctx: &Context, model: &str, tokens: &[u32], upto: usize, lines: &mut Vec<Finding>) -> Option<String> {
     let m = ctx.model(model).ok()?;
     let w = super::witness::scan(&m, tokens, upto).into_iter().next()?;
-    lines.push(format!("reference witness at position {}: {}", w.position, w.what));
+    lines.push(Finding::Witness { chunk: None, position: w.position, tag: w.tag, what: w.what });
     known_divergence(w.tag).map(String::from)
 }
 
-fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, answer: &Value) -> (Vec<String>, Option<String>) {
+fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, answer: &Value) -> (Vec<Finding>, Option<String>) {
     let mut lines = Vec::new();
     let model_name = case.args.get("model").and_then(Value::as_str).unwrap_or_default();
     let (Ok(model), Some(file)) = (ctx.model(model_name), answer.get("file_hex").and_then(Value::as_str).and_then(unhex)) else {
@@ -86,7 +101,7 @@ fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, a
     let theirs = match read_file(&file, &ReadLimits::default()) {
         Ok(f) => f,
         Err(e) => {
-            lines.push(format!("the file is not a valid CZIPv1 container: {e}"));
+            lines.push(Finding::NotAContainer { error: e.to_string() });
             return (lines, None);
         }
     };
@@ -94,7 +109,7 @@ fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, a
     let Some(ref_bytes) = ours.get("file_hex").and_then(Value::as_str).and_then(unhex) else { return (lines, None) };
     let Ok(rf) = read_file(&ref_bytes, &ReadLimits::default()) else { return (lines, None) };
     if file.get(..16) != ref_bytes.get(..16) {
-        lines.push("outer header differs from the reference".into());
+        lines.push(Finding::OuterHeader);
     }
     let tokens = match ctx.text(&case.args["text"]).ok().and_then(|t| String::from_utf8(t).ok()) {
         Some(t) => model.tokenizer().encode(&t).unwrap_or_default(),
@@ -102,25 +117,26 @@ fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, a
     };
     let their_tokens = decode_tokens_unverified(&model, &theirs).ok();
     let Some(cl) = localise_chunks(&model, &theirs, their_tokens.as_deref(), &rf, &tokens) else {
-        lines.push("every chunk is identical; the difference is in the inner header".into());
+        lines.push(Finding::ChunksIdentical);
         return (lines, None);
     };
-    lines.extend(cl.lines);
+    lines.extend(cl.findings);
     let mut known = cl.witness.as_ref().and_then(|w| known_divergence(w.tag)).map(String::from);
     if let Some(p) = cl.position {
         if imp.features().contains("model_ops") {
             let args = json!({"model": model_name, "tokens": cl.chunk_tokens, "positions": [p]});
             match (imp.call("model_logits", &args), reference(ctx, "model_logits", &args)) {
-                (Outcome::Result(t), Outcome::Result(o)) => match first_divergence(&json!({"logits": o["logits"].clone()}), &t) {
-                    Some(d) => {
-                        lines.push(format!("logits at chunk {} position {p}: first difference at {} (expected {}, got {})", cl.chunk, d.path, Value::Array(d.expected), Value::Array(d.actual)));
+                (Outcome::Result(t), Outcome::Result(o)) => {
+                    let divergence = first_divergence(&json!({"logits": o["logits"].clone()}), &t);
+                    let differs = divergence.is_some();
+                    lines.push(Finding::Logits { chunk: cl.chunk, position: p, divergence });
+                    if differs {
                         if let Some(l) = first_layer(imp, ctx, model_name, &cl.chunk_tokens, p) {
                             lines.push(l);
                         }
                     }
-                    None => lines.push(format!("logits at chunk {} position {p} agree: the difference is in the frequency table or the coder", cl.chunk)),
-                },
-                _ => lines.push("model_logits failed on one side".into()),
+                }
+                _ => lines.push(Finding::OneSideFailed { op: "model_logits" }),
             }
         }
         if known.is_none() {

@@ -7,10 +7,10 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::compare::{payload_digest, CaseResult, Divergence, Status};
+use super::compare::{payload_digest, CaseResult, Status};
+use super::localize::{finding, localise_chunks, Finding};
 use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
-use super::witness;
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::model::load::published_model_named_by;
 use crate::pipeline::{compress, decode_tokens_unverified, decompress_with, CompressOptions, DecompressOptions};
@@ -28,7 +28,7 @@ pub struct ScoreOptions {
 /// One scored file, before it becomes a report line.
 struct FileVerdict {
     result: CaseResult,
-    localisation: Vec<String>,
+    localisation: Vec<Finding>,
     known: Option<String>,
     ratio: Option<RatioRow>,
 }
@@ -169,14 +169,14 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     // the model above; a hash naming no published model falls back to the
     // default model and only adds a hint to a decoding error).
     let decodes = match decompress_with(&model, &bytes, &DecompressOptions::SPEC_LITERAL, None) {
-        Ok(t) if t == text => "the reference decodes it back to the text".to_string(),
-        Ok(t) => format!("the reference decodes it to a different text ({} bytes)", t.len()),
-        Err(e) => format!("the reference cannot decode it: {e}"),
+        Ok(t) if t == text => Finding::DecodesBack,
+        Ok(t) => Finding::DecodesToOther { bytes: t.len() },
+        Err(e) => Finding::DecodeFailure { error: e.to_string() },
     };
     // Localise: header fields first.
     let mut loc = Vec::new();
     if f.outer.uncompressed_len != rf.outer.uncompressed_len {
-        loc.push(format!("uncompressed_len: {} in the file, the text has {} bytes", f.outer.uncompressed_len, rf.outer.uncompressed_len));
+        loc.push(Finding::UncompressedLen { file: f.outer.uncompressed_len, text: rf.outer.uncompressed_len });
     }
     for (name, a, b) in [
         ("chunk_count", u64::from(f.inner.chunk_count), u64::from(rf.inner.chunk_count)),
@@ -185,12 +185,12 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         ("tokenizer_id", u64::from(f.inner.tokenizer_id), u64::from(rf.inner.tokenizer_id)),
     ] {
         if a != b {
-            loc.push(format!("{name}: {a} in the file, {b} in the reference"));
+            loc.push(Finding::HeaderField { field: name, file: a, reference: b });
         }
     }
     // With a translated input, localise against what it actually compressed.
     let (rf, tokens) = if nl {
-        loc.push("the file codes the text with CR and CRLF translated to LF; the chunks are compared with the reference's coding of that text".into());
+        loc.push(Finding::NewlineTranslation);
         v.known = Some(NL.into());
         let t = std::str::from_utf8(&translated).ok().and_then(|s| model.tokenizer().encode(s).ok()).unwrap_or_default();
         match compress(&model, &translated, &opts_ref, None).ok().and_then(|o| read_file(&o, &ReadLimits::default()).ok()) {
@@ -202,7 +202,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     };
     // Then the first differing chunk and token, and a known cause.
     if let Some(cl) = localise_chunks(&model, &f, their_tokens.as_deref().ok(), &rf, &tokens) {
-        loc.extend(cl.lines);
+        loc.extend(cl.findings);
         v.result.divergence = Some(cl.divergence);
         if let Some(w) = cl.witness {
             let k = known_divergence(w.tag).unwrap_or(w.tag);
@@ -217,6 +217,21 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     fail(&mut v, format!("payload differs from the reference{}", loc.first().map(|l| format!(": {l}")).unwrap_or_default()));
     v.localisation = loc;
     v
+}
+
+/// Whether a finding says where a scored file departs, for the one-line
+/// summary of `report.findings`: the length and chunk-count fields (the
+/// summary has always named these two), newline translation, the chunk and
+/// the witness.
+fn names_where(f: &Finding) -> bool {
+    matches!(
+        f,
+        Finding::UncompressedLen { .. }
+            | Finding::HeaderField { field: "chunk_count", .. }
+            | Finding::NewlineTranslation
+            | Finding::Chunk { .. }
+            | Finding::Witness { .. }
+    )
 }
 
 /// A suite's rows in a report: (name, required, indices of its case results).
@@ -280,7 +295,12 @@ pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -
     report.failures = verdicts
         .iter()
         .filter(|v| v.result.status == Status::Fail)
-        .map(|v| Failure { suites: vec!["files".into()], case: v.result.clone(), localisation: v.localisation.clone(), known_divergence: v.known.clone() })
+        .map(|v| Failure {
+            suites: vec!["files".into()],
+            case: v.result.clone(),
+            localisation: finding::render(&v.localisation),
+            known_divergence: v.known.clone(),
+        })
         .collect();
     report.ratios = verdicts.iter().filter_map(|v| v.ratio.clone()).collect();
     report.findings = verdicts
@@ -288,7 +308,7 @@ pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -
         .filter(|v| v.result.status == Status::Fail)
         .map(|v| {
             let name = v.result.id.trim_start_matches("file:");
-            let where_ = v.localisation.iter().filter(|l| l.starts_with("chunk") || l.starts_with("reference witness") || l.starts_with("uncompressed_len") || l.starts_with("the file codes")).cloned().collect::<Vec<_>>().join("; ");
+            let where_ = v.localisation.iter().filter(|l| names_where(l)).map(ToString::to_string).collect::<Vec<_>>().join("; ");
             match &v.known {
                 Some(k) => format!("{name}: {where_} — {k}"),
                 None => format!("{name}: {where_} — no known cause matched"),
@@ -296,55 +316,4 @@ pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -
         })
         .collect();
     Ok((report, results, suites))
-}
-
-/// Where a file's chunks first depart from the reference's.
-pub struct ChunkLocalisation {
-    pub lines: Vec<String>,
-    pub divergence: Divergence,
-    pub chunk: usize,
-    /// First token position whose reference decoding differs, when found.
-    pub position: Option<usize>,
-    /// The text's tokens of that chunk.
-    pub chunk_tokens: Vec<u32>,
-    /// The earliest known-divergence witness at or before `position`.
-    pub witness: Option<witness::Witness>,
-}
-
-/// Compares `theirs` with `reference` chunk by chunk; for the first differing
-/// chunk, finds the first token position where decoding `theirs` with the
-/// reference departs from the text's `tokens`, and scans the reference for a
-/// known §11 witness up to there. `None` when every chunk is identical.
-pub fn localise_chunks(
-    model: &crate::Model,
-    theirs: &CzipFile,
-    their_tokens: Option<&[Vec<u32>]>,
-    reference: &CzipFile,
-    tokens: &[u32],
-) -> Option<ChunkLocalisation> {
-    let c = (0..theirs.chunk_count().max(reference.chunk_count())).find(|&i| theirs.chunk(i) != reference.chunk(i))?;
-    let kk = reference.chunk_tokens();
-    let ref_chunk: Vec<u32> = tokens.iter().skip(c * kk).take(kk).copied().collect();
-    let decoded: Vec<u32> = their_tokens.and_then(|all| all.get(c).cloned()).unwrap_or_default();
-    let p = ref_chunk
-        .iter()
-        .zip(&decoded)
-        .position(|(a, b)| a != b)
-        .or_else(|| their_tokens.is_some().then_some(decoded.len().min(ref_chunk.len())));
-    let mut lines = vec![match p {
-        Some(p) => format!("chunk {c} of {}: decoding it with the reference departs from the text's tokens at token position {p}", reference.chunk_count()),
-        None => format!("chunk {c} of {}: its bytes differ", reference.chunk_count()),
-    }];
-    let divergence = Divergence {
-        path: format!("chunk[{c}].token[{}]", p.map_or("?".into(), |p| p.to_string())),
-        index: p,
-        expected: ref_chunk.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
-        actual: decoded.iter().skip(p.unwrap_or(0)).take(4).map(|&t| t.into()).collect(),
-    };
-    let upto = p.unwrap_or(ref_chunk.len().saturating_sub(1));
-    let witness = witness::scan(model, &ref_chunk, upto).into_iter().next();
-    if let Some(w) = &witness {
-        lines.push(format!("reference witness at chunk {c} position {}: {}", w.position, w.what));
-    }
-    Some(ChunkLocalisation { lines, divergence, chunk: c, position: p, chunk_tokens: ref_chunk, witness })
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::models::{corpus, corpus_ref};
 use super::synthetic::SyntheticModel;
-use super::Gen;
+use super::{Gen, Suites};
 use crate::conformance::ops::{reference, Context, Outcome};
 use rayon::prelude::*;
 use crate::conformance::case::{hex, sha256_hex, unhex};
@@ -90,7 +90,8 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
         let t = &targets[ti];
         let file = if t.model.starts_with("synthetic/") { format!("file/synthetic_{}.jsonl", t.short) } else { format!("file/{}.jsonl", t.short) };
         let (name, _, sha) = &texts[xi];
-        file_cases(g, t, &file, level, name, sha, r)?;
+        g.in_suites(Suites { cases: if t.model.starts_with("synthetic/") { &["synthetic"] } else { &["files"] }, rejects: &[] });
+        file_cases(g, FileCases { target: t, file: &file, level, text_name: name, text_sha256: sha, compressed: r })?;
     }
     rejects(g, &texts)?;
     Ok(())
@@ -144,7 +145,22 @@ fn compress_one(ctx: &mut Context, t: &Target, level: Option<u8>, text: &(String
 }
 
 /// Compress + decompress cases for one text, both codecs.
-fn file_cases(g: &mut Gen, t: &Target, file: &str, level: Option<u8>, name: &str, sha: &str, r: &Compressed) -> Result<(), String> {
+/// The compress and decompress cases of one text compressed for one target.
+struct FileCases<'a> {
+    target: &'a Target,
+    /// The case file, `file/<model>.jsonl`.
+    file: &'a str,
+    /// `None`: the model's capacity (no level).
+    level: Option<u8>,
+    /// The corpus text's name and SHA-256.
+    text_name: &'a str,
+    text_sha256: &'a str,
+    /// What the reference made of it.
+    compressed: &'a Compressed,
+}
+
+fn file_cases(g: &mut Gen, c: FileCases) -> Result<(), String> {
+    let FileCases { target: t, file, level, text_name: name, text_sha256: sha, compressed: r } = c;
     let lv = level.map_or("capacity".to_string(), |l| format!("L{l}"));
     let stem = name.replace('.', "_");
     let levels_req = level.is_some_and(|l| l > 1);
@@ -186,6 +202,8 @@ frequencies that the little transformer handed it, one token at a time.\n";
 fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), String> {
     g.say("rejects");
     let f = "file/reject.jsonl";
+    // Only in the `reject` view (and `divergences` for the tagged ones).
+    g.in_suites(Suites::NONE);
     // Invalid UTF-8 to compress (§8.1).
     for (name, bytes, sha) in texts {
         if std::str::from_utf8(bytes).is_ok() {

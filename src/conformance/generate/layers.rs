@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::rng::Rng;
 use super::tables::THETA_Q16;
-use super::Gen;
+use super::{Gen, Suites};
 use crate::conformance::case::{array, Dtype};
 use crate::tables::rope_tables;
 
@@ -22,6 +22,7 @@ fn a16(xs: &[i16]) -> Value {
 
 pub fn generate(g: &mut Gen) -> Result<(), String> {
     g.say("layers");
+    g.in_suites(Suites::all(&["core"]));
     requantize(g)?;
     linear(g)?;
     rmsnorm(g)?;

@@ -55,11 +55,39 @@ pub struct GenerateSummary {
 /// The levels of `vectors/<level>/<group>.jsonl` (spec §10), in order.
 pub const LEVELS: &[&str] = &["primitive", "table", "layer", "model", "chunk", "file"];
 
+/// The suites (`suites/<name>.json`) a group of cases belongs to, declared
+/// by the generator that makes them ([`Gen::in_suites`]).
+///
+/// Two suites are views every group shares without naming them: a case made
+/// with [`Gen::reject`] is in `reject`, and a case tagged `divergence:*` is
+/// in `divergences`.
+#[derive(Debug, Clone, Copy)]
+pub struct Suites {
+    /// The suites of the group's cases that expect a result.
+    pub cases: &'static [&'static str],
+    /// The suites of the group's cases that must be refused (besides `reject`).
+    pub rejects: &'static [&'static str],
+}
+
+impl Suites {
+    /// In no suite but the shared views.
+    pub const NONE: Suites = Suites { cases: &[], rejects: &[] };
+
+    /// Every case of the group, refused or not, in `suites`.
+    pub const fn all(suites: &'static [&'static str]) -> Suites {
+        Suites { cases: suites, rejects: suites }
+    }
+}
+
 /// Collects cases, asking the reference for every expectation.
 pub struct Gen<'p> {
     pub ctx: Context,
     /// `vectors/<file>` → its cases, in generation order.
     pub files: BTreeMap<String, Vec<Case>>,
+    /// Case id → the suites it belongs to.
+    pub suites_of: std::collections::HashMap<String, Vec<&'static str>>,
+    /// The suites of the cases made from now on (see [`Gen::in_suites`]).
+    group: Option<Suites>,
     progress: &'p mut dyn FnMut(&str),
     ids: std::collections::HashSet<String>,
     counters: std::collections::HashMap<String, usize>,
@@ -67,7 +95,13 @@ pub struct Gen<'p> {
 
 impl<'p> Gen<'p> {
     pub fn new(ctx: Context, progress: &'p mut dyn FnMut(&str)) -> Self {
-        Gen { ctx, files: BTreeMap::new(), progress, ids: Default::default(), counters: Default::default() }
+        Gen { ctx, files: BTreeMap::new(), suites_of: Default::default(), group: None, progress, ids: Default::default(), counters: Default::default() }
+    }
+
+    /// Declares the suites of the cases made from now on, until the next
+    /// declaration. A case made before any declaration is an error.
+    pub fn in_suites(&mut self, suites: Suites) {
+        self.group = Some(suites);
     }
 
     /// `prefix.N` with N counting from 0 per prefix (stable ids within a group).
@@ -95,6 +129,13 @@ impl<'p> Gen<'p> {
         if !self.ids.insert(case.id.clone()) {
             return Err(format!("duplicate case id {}", case.id));
         }
+        let group = self.group.ok_or_else(|| format!("{}: no suites declared for its group (Gen::in_suites)", case.id))?;
+        let refused = case.expect.get("error") == Some(&Value::Bool(true));
+        let mut suites = if refused { [group.rejects, &["reject"]].concat() } else { group.cases.to_vec() };
+        if case.tags.iter().any(|t| t.starts_with("divergence:")) {
+            suites.push("divergences");
+        }
+        self.suites_of.insert(case.id.clone(), suites);
         self.files.entry(file.to_string()).or_default().push(case);
         Ok(())
     }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::rng::Rng;
 use super::synthetic::SyntheticModel;
-use super::Gen;
+use super::{Gen, Suites};
 use crate::conformance::case::{array, as_array, hex, Dtype};
 
 /// The four token sequences of the upstream logits vectors (just token ids).
@@ -89,6 +89,7 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String>
         model_group(g, m, &corpus)?;
     }
     g.say("coder");
+    g.in_suites(Suites::all(&["core"]));
     coder(g)?;
     Ok(())
 }
@@ -113,7 +114,18 @@ fn tokenize(g: &mut Gen, m: &ModelRef, text: Value) -> Result<Vec<u32>, String> 
     Ok(t.into_iter().map(|x| x as u32).collect())
 }
 
+/// The published models each have a suite, refusals included; the synthetic
+/// ones share the opt-in `synthetic` suite, which holds no refusals.
+fn suites_of(m: &ModelRef) -> Suites {
+    match m.name.as_str() {
+        "v000" => Suites::all(&["model-v000"]),
+        "v001" => Suites::all(&["model-v001"]),
+        _ => Suites { cases: &["synthetic"], rejects: &[] },
+    }
+}
+
 fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) -> Result<(), String> {
+    g.in_suites(suites_of(m));
     let fm = file_for(m, "model");
     let synthetic = m.name.starts_with("synthetic/");
     // tokenize: short texts, then corpus texts (all for v001 and syn_a, a few elsewhere).

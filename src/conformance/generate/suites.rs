@@ -9,25 +9,19 @@ use super::synthetic::SyntheticModel;
 use super::{write, Gen, GenerateOptions, GenerateSummary};
 use crate::conformance::case::{sha256_hex, to_jsonl, Case, FORMAT_VERSION};
 
-/// A named selection of cases.
+/// A suite. Which cases it holds is declared by the generators that make
+/// them ([`Gen::in_suites`](super::Gen::in_suites)); this only collects.
 struct Suite {
     name: &'static str,
     required: bool,
     description: &'static str,
-    select: fn(&str, &Case) -> bool,
 }
 
 fn model_of(c: &Case) -> &str {
     c.args.get("model").and_then(Value::as_str).unwrap_or("")
 }
-fn is_file_op(c: &Case) -> bool {
-    c.op == "compress" || c.op == "decompress"
-}
 fn is_reject(c: &Case) -> bool {
     c.expect.get("error") == Some(&Value::Bool(true))
-}
-fn optional(c: &Case) -> bool {
-    c.tags.iter().any(|t| t == "optional")
 }
 
 const SUITES: &[Suite] = &[
@@ -35,43 +29,36 @@ const SUITES: &[Suite] = &[
         name: "core",
         required: true,
         description: "§1 primitives, §2 table formulas, §5 layers (incl. the attention step), §6 exp and frequency table, §7 coder on explicit tables. Needs no model.",
-        select: |f, c| (f.starts_with("primitive/") || f == "table/formulas.jsonl" || f.starts_with("layer/") || f == "chunk/coder.jsonl") && !optional(c),
     },
     Suite {
         name: "model-v000",
         required: true,
         description: "Published model v000 (64-token capacity, no context_length key): stored tables, tokenize, logits, traces, chunks.",
-        select: |_, c| model_of(c) == "v000" && !is_file_op(c),
     },
     Suite {
         name: "model-v001",
         required: true,
         description: "Published model v001 (1024-token capacity): stored tables, tokenize, logits (incl. a 1024-token history), traces, chunks up to 1024 tokens.",
-        select: |_, c| model_of(c) == "v001" && !is_file_op(c),
     },
     Suite {
         name: "synthetic",
         required: false,
         description: "The generated models of vectors/models (more layers, 1/2/4/8 heads, sink keys, shift <= 0, other θ, stored tables off the formulas, scores large enough to underflow the attention exp, small vocabularies with their own tokenizers): every op on them, files included. Opt-in: it checks generality beyond the published models.",
-        select: |_, c| model_of(c).starts_with("synthetic/") && !is_reject(c),
     },
     Suite {
         name: "files",
         required: true,
         description: "compress / decompress of every corpus text with v001 (levels 1-5) and v000 (capacity), both codecs.",
-        select: |_, c| is_file_op(c) && !is_reject(c) && !model_of(c).starts_with("synthetic/"),
     },
     Suite {
         name: "reject",
         required: true,
         description: "Inputs every implementation must refuse: invalid UTF-8, levels above capacity, each malformed-container rule of §9, token ids outside the vocabulary, frequency tables with T <= V, coder tables that cannot code the symbol.",
-        select: |_, c| is_reject(c),
     },
     Suite {
         name: "divergences",
         required: false,
         description: "Every case tagged divergence:* — the separators of the §11 disagreements between upstream implementations. A diagnostic view: most of these cases are also in the suites above.",
-        select: |_, c| c.tags.iter().any(|t| t.starts_with("divergence:")),
     },
 ];
 
@@ -101,13 +88,18 @@ pub fn write_all(g: &mut Gen, opts: &GenerateOptions, synthetic: &[SyntheticMode
     write(&opts.out_dir.join("manifest.json"), pretty(&manifest).as_bytes())?;
     write(&opts.out_dir.join("coverage.md"), coverage(&g.files).as_bytes())?;
 
+    for (id, names) in &g.suites_of {
+        if let Some(n) = names.iter().find(|n| !SUITES.iter().any(|s| s.name == **n)) {
+            return Err(format!("{id}: declared in suite {n}, which does not exist"));
+        }
+    }
     let mut readme = String::from(SUITES_README_HEAD);
     for s in SUITES {
         let mut ids = Vec::new();
         let mut files = std::collections::BTreeSet::new();
         for (path, cases) in &g.files {
             for c in cases {
-                if (s.select)(path, c) {
+                if g.suites_of.get(&c.id).is_some_and(|names| names.contains(&s.name)) {
                     ids.push(c.id.clone());
                     files.insert(path.clone());
                 }

@@ -5,10 +5,7 @@
 //! small vocabulary with its own tokenizer (all 256 bytes, a few merges,
 //! `<|bos|>` / `<|eos|>`), compressed with zstd or brotli.
 //!
-//! The safetensors file is written by hand: 8-byte LE header length, a JSON
-//! header (`__metadata__` strings, then each tensor's dtype, shape and
-//! `data_offsets`, contiguous and sorted by offset; padded with spaces to a
-//! multiple of 8), then the data. Every model must load with
+//! The safetensors file is written by [`crate::safetensors_write`]. Every model must load with
 //! [`Model::from_bytes`](crate::Model::from_bytes); its stored tables equal
 //! the §2 formulas, except in `syn_d`, whose tables are deliberately off the
 //! formulas in a few entries (spec §2: the engine must use the stored copy,
@@ -18,11 +15,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use super::rng::Rng;
 use crate::conformance::case::sha256_hex;
 use crate::container::OuterCodec;
+use crate::safetensors_write::{self, TensorData, Tensors};
 use crate::tables::{exp2_table, rope_tables};
 
 /// The split regex of the published tokenizer (spec §4), reused as is.
@@ -207,60 +205,6 @@ impl SyntheticModel {
     }
 }
 
-pub enum Data {
-    I8(Vec<i8>),
-    U8(Vec<u8>),
-    I16(Vec<i16>),
-    U16(Vec<u16>),
-    I32(Vec<i32>),
-    U32(Vec<u32>),
-}
-
-impl Data {
-    fn dtype(&self) -> &'static str {
-        match self {
-            Data::I8(_) => "I8",
-            Data::U8(_) => "U8",
-            Data::I16(_) => "I16",
-            Data::U16(_) => "U16",
-            Data::I32(_) => "I32",
-            Data::U32(_) => "U32",
-        }
-    }
-    fn bytes(&self) -> Vec<u8> {
-        match self {
-            Data::I8(v) => v.iter().map(|&x| x as u8).collect(),
-            Data::U8(v) => v.clone(),
-            Data::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Data::U16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Data::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        }
-    }
-}
-
-/// A safetensors file: `tensors` in name order, laid out contiguously.
-pub fn safetensors(metadata: &BTreeMap<String, String>, tensors: &BTreeMap<String, (Vec<usize>, Data)>) -> Vec<u8> {
-    let mut header = Map::new();
-    header.insert("__metadata__".into(), json!(metadata));
-    let mut data = Vec::new();
-    for (name, (shape, d)) in tensors {
-        let b = d.bytes();
-        let start = data.len();
-        data.extend_from_slice(&b);
-        header.insert(name.clone(), json!({"dtype": d.dtype(), "shape": shape, "data_offsets": [start, data.len()]}));
-    }
-    let mut h = serde_json::to_vec(&Value::Object(header)).unwrap_or_default();
-    while !h.len().is_multiple_of(8) {
-        h.push(b' ');
-    }
-    let mut out = Vec::with_capacity(8 + h.len() + data.len());
-    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
-    out.extend_from_slice(&h);
-    out.extend_from_slice(&data);
-    out
-}
-
 /// The tokenizer JSON: 256 single bytes (id = byte), `n_merges` merges, then
 /// `<|bos|>` and `<|eos|>`.
 fn tokenizer_json(name: &str, n_merges: usize) -> Result<(Vec<u8>, usize), String> {
@@ -321,22 +265,22 @@ fn build(rc: &Recipe) -> Result<(Vec<u8>, SyntheticModel), String> {
     let tok_data = crate::container::compress(rc.codec, &tok_json).map_err(|e| e.to_string())?;
     let d = 64 * rc.n_heads;
     let f = rc.d_ff;
-    let mut t: BTreeMap<String, (Vec<usize>, Data)> = BTreeMap::new();
-    let mut put = |name: String, shape: Vec<usize>, data: Data| {
+    let mut t = Tensors::new();
+    let mut put = |name: String, shape: Vec<usize>, data: TensorData| {
         t.insert(name, (shape, data));
     };
-    put("embed.weight".into(), vec![v, d], Data::I8(dense(&mut r, v * d, 90)));
-    put("norm.weight".into(), vec![d], Data::I8(r.i8_vec(d, 60, 127)));
-    put("head.weight".into(), vec![v, d], Data::I8(dense(&mut r, v * d, 127)));
-    put("head.mult".into(), vec![], Data::I32(vec![819]));
-    put("head.shift".into(), vec![], Data::I8(vec![20]));
+    put("embed.weight".into(), vec![v, d], TensorData::I8(dense(&mut r, v * d, 90)));
+    put("norm.weight".into(), vec![d], TensorData::I8(r.i8_vec(d, 60, 127)));
+    put("head.weight".into(), vec![v, d], TensorData::I8(dense(&mut r, v * d, 127)));
+    put("head.mult".into(), vec![], TensorData::I32(vec![819]));
+    put("head.shift".into(), vec![], TensorData::I8(vec![20]));
     let mut requant = Vec::new();
     for n in 0..rc.n_layers {
         let p = |s: &str| format!("layers.{n}.{s}");
         let norm_rms = 90.0; // normed inputs: |w| ≈ 40..127
         for nm in ["attn_norm", "post_attn_norm", "ffn_norm", "post_ffn_norm"] {
             let w: Vec<i8> = (0..d).map(|_| if r.below(10) == 0 { -(r.range(40, 127) as i8) } else { r.range(40, 127) as i8 }).collect();
-            put(p(&format!("{nm}.weight")), vec![d], Data::I8(w));
+            put(p(&format!("{nm}.weight")), vec![d], TensorData::I8(w));
         }
         let sh = rc.shifts[n];
         // (name, rows, cols, input rms, shift)
@@ -349,17 +293,17 @@ fn build(rc: &Recipe) -> Result<(Vec<u8>, SyntheticModel), String> {
             } else {
                 (dense(&mut r, rows * cols, 127), mult_for(shift, in_rms, cols, 127, 55.0))
             };
-            put(p(&format!("{name}.weight")), vec![rows, cols], Data::I8(w));
-            put(p(&format!("{name}.mult")), vec![], Data::I32(vec![mult]));
-            put(p(&format!("{name}.shift")), vec![], Data::I8(vec![shift]));
+            put(p(&format!("{name}.weight")), vec![rows, cols], TensorData::I8(w));
+            put(p(&format!("{name}.mult")), vec![], TensorData::I32(vec![mult]));
+            put(p(&format!("{name}.shift")), vec![], TensorData::I8(vec![shift]));
             rq[k] = (mult, shift);
         }
         requant.push(rq);
         let sm: Vec<i32> = (0..rc.n_heads).map(|_| r.range(rc.score_mult.0, rc.score_mult.1) as i32).collect();
-        put(p("attn.score_mult"), vec![rc.n_heads], Data::I32(sm));
-        put(p("attn.score_shift"), vec![], Data::I8(vec![15]));
+        put(p("attn.score_mult"), vec![rc.n_heads], TensorData::I32(sm));
+        put(p("attn.score_shift"), vec![], TensorData::I8(vec![15]));
         if rc.sinks[n] {
-            put(p("attn.sink_key"), vec![64], Data::I8(dense(&mut r, 64, 100)));
+            put(p("attn.sink_key"), vec![64], TensorData::I8(dense(&mut r, 64, 100)));
         }
     }
     let mut exp2 = exp2_table();
@@ -378,14 +322,14 @@ fn build(rc: &Recipe) -> Result<(Vec<u8>, SyntheticModel), String> {
         }
     }
     let table_mismatches = crate::tables::check_tables(&exp2, &cos, &sin, rc.theta_q16).len();
-    put("lut.exp2".into(), vec![256], Data::U16(exp2.to_vec()));
-    put("lut.rope_cos".into(), vec![rc.rope_rows, 32], Data::I16(cos));
-    put("lut.rope_sin".into(), vec![rc.rope_rows, 32], Data::I16(sin));
+    put("lut.exp2".into(), vec![256], TensorData::U16(exp2.to_vec()));
+    put("lut.rope_cos".into(), vec![rc.rope_rows, 32], TensorData::I16(cos));
+    put("lut.rope_sin".into(), vec![rc.rope_rows, 32], TensorData::I16(sin));
     if let Some((coef, total)) = rc.softmax {
-        put("softmax.coef_q24".into(), vec![], Data::U32(vec![coef]));
-        put("softmax.target_total".into(), vec![], Data::U32(vec![total]));
+        put("softmax.coef_q24".into(), vec![], TensorData::U32(vec![coef]));
+        put("softmax.target_total".into(), vec![], TensorData::U32(vec![total]));
     }
-    put("tokenizer.data".into(), vec![tok_data.len()], Data::U8(tok_data));
+    put("tokenizer.data".into(), vec![tok_data.len()], TensorData::U8(tok_data));
 
     let mut md = BTreeMap::new();
     let mut m = |k: &str, v: String| {
@@ -406,7 +350,7 @@ fn build(rc: &Recipe) -> Result<(Vec<u8>, SyntheticModel), String> {
         m("context_length", rc.rope_rows.to_string());
         m("context_length_log2", rc.rope_rows.ilog2().to_string());
     }
-    let bytes = safetensors(&md, &t);
+    let bytes = safetensors_write::encode(&md, &t)?;
     let info = SyntheticModel {
         name: rc.name.to_string(),
         file: format!("models/{}.czm", rc.name),

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::synthetic::SyntheticModel;
-use super::Gen;
+use super::{Gen, Suites};
 use crate::conformance::case::Dtype;
 
 /// θ = 10000 in Q16, as in both published models.
@@ -14,6 +14,7 @@ pub const THETA_Q16: u32 = 655_360_000;
 pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String> {
     g.say("tables");
     let f = "table/formulas.jsonl";
+    g.in_suites(Suites::all(&["core"]));
     g.case(f, "table.exp2_table.0", "exp2_table", json!({}), &["table"], "§2", &["core"], &[])?;
     for (rows, theta) in [(64usize, THETA_Q16), (1024, THETA_Q16), (128, THETA_Q16), (16, 3_276_800_000), (8, 65_536)] {
         let id = format!("table.rope_table.rows{rows}.theta{theta}");
@@ -27,11 +28,13 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String>
     let f = "table/model_tables.jsonl";
     let fields = ["exp2", "rope_rows", "rope_cos", "rope_sin", "formula_mismatches"];
     for m in ["v000", "v001"] {
+        g.in_suites(Suites::all(if m == "v000" { &["model-v000"] } else { &["model-v001"] }));
         let ans = g.case(f, &format!("table.model_tables.{m}"), "model_tables", json!({"model": m}), &fields, "§2", &["core"], if m == "v000" { &["divergence:capacity_from_rope_rows"] } else { &[] })?;
         g.say(&format!("  {m}: {} RoPE rows, {} entries differ from the formulas", ans["rope_rows"], ans["formula_mismatches"]));
     }
     for s in synthetic {
         let name = format!("synthetic/{}", s.name);
+        g.in_suites(Suites::all(&["synthetic"]));
         let ans = g.case(f, &format!("table.model_tables.{}", s.name), "model_tables", json!({"model": name}), &fields, "§2", &s.requires(), &[])?;
         if ans["formula_mismatches"] != json!(s.table_mismatches) {
             return Err(format!("{name}: {} stored table entries differ from the formulas, the recipe made {}", ans["formula_mismatches"], s.table_mismatches));
