@@ -34,8 +34,22 @@ pub fn compress(
     opts: &CompressOptions,
     progress: Option<&Progress>,
 ) -> Result<Vec<u8>, Error> {
-    let encoded = encode_chunks(model, text, opts.chunk_log2, progress)?;
-    write_encoded(model, &encoded, opts)
+    compress_staged(model, opts, |k| encode_chunks(model, text, Some(k), progress))
+}
+
+/// [`compress`] with its coding stage supplied by the caller (which may share
+/// coded chunks between files that differ only in the outer codec or the
+/// recorded `model_id_hash`): `encode(k)` must answer what
+/// [`encode_chunks`]`(model, text, Some(k), …)` would, k being
+/// `opts.chunk_log2` or the model's capacity. The container is
+/// [`compress`]'s own.
+pub fn compress_staged<E: std::borrow::Borrow<EncodedChunks>>(
+    model: &Model,
+    opts: &CompressOptions,
+    encode: impl FnOnce(u8) -> Result<E, Error>,
+) -> Result<Vec<u8>, Error> {
+    let encoded = encode(opts.chunk_log2.unwrap_or(model.config().max_chunk_log2))?;
+    write_encoded(model, encoded.borrow(), opts)
 }
 
 /// A text's coded chunks, before the container: a function of the model,

@@ -90,9 +90,22 @@ pub fn decompress(model: &Model, bytes: &[u8], progress: Option<&Progress>) -> R
 /// [`decompress`] with options; `DecompressOptions::SPEC_LITERAL` decodes
 /// whatever `model_id_hash` says.
 pub fn decompress_with(model: &Model, bytes: &[u8], opts: &DecompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
+    decompress_staged(model, bytes, opts, |file| decode_file(model, file, progress))
+}
+
+/// [`decompress_with`] with its decoding stage supplied by the caller (which
+/// may share decoded tokens between files with equal payloads: `decode` must
+/// answer what [`decode_file`] would). Every other stage and check is
+/// [`decompress_with`]'s own, in its order.
+pub fn decompress_staged<C: std::borrow::Borrow<Vec<Vec<u32>>>>(
+    model: &Model,
+    bytes: &[u8],
+    opts: &DecompressOptions,
+    decode: impl FnOnce(&CzipFile) -> Result<C, Error>,
+) -> Result<Vec<u8>, Error> {
     let file = read_for_model(model, bytes, opts)?;
-    let chunks = decode_file(model, &file, progress)?;
-    text_from_tokens(model, &file, &chunks)
+    let chunks = decode(&file)?;
+    text_from_tokens(model, &file, chunks.borrow())
 }
 
 /// The first stage of [`decompress_with`]: the container, read and validated
