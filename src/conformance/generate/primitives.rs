@@ -8,8 +8,6 @@ use super::rng::Rng;
 use super::Gen;
 use crate::conformance::case::{int, obj};
 
-const SPEC: &str = "§1";
-
 struct P<'a, 'p> {
     g: &'a mut Gen<'p>,
     op: &'static str,
@@ -23,7 +21,7 @@ impl P<'_, '_> {
             t.push(kind);
         }
         let file = format!("primitive/{}.jsonl", self.op);
-        self.g.case(&file, &id, self.op, args, &["result"], SPEC, &["core"], &t).map(|_| ())
+        self.g.case(&file, &id, self.op, args, &["result"], &[], &t).map(|_| ())
     }
 }
 
