@@ -121,8 +121,9 @@ pub struct FieldSpec {
     pub name: &'static str,
     /// What the field holds (JSON kind and element type).
     pub kind: &'static str,
-    /// Normative fields are what cases may check; diagnostic ones are
-    /// answered by the reference for localisation and may be absent.
+    /// Normative fields are behaviour the spec defines; diagnostic ones are
+    /// the reference engine's detail for localisation (other
+    /// implementations may be unable to answer them).
     pub normative: bool,
     pub doc: &'static str,
 }
@@ -413,7 +414,8 @@ pub fn catalogue_markdown() -> String {
     s.push_str(
         "\nArguments are required unless marked optional; a missing or mistyped one is refused \
          (`missing argument \"model\"`, `argument \"n\": expected an unsigned integer`). Diagnostic \
-         answer fields help localise a difference; an implementation may leave them out.\n",
+         answer fields are the reference engine's detail for localising a difference, not behaviour \
+         the spec defines (the published Python package does not answer them).\n",
     );
     s
 }
