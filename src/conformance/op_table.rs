@@ -354,53 +354,28 @@ pub fn spec_section(op: Op, reject: bool) -> &'static str {
 pub const CATALOGUE_BEGIN: &str = "<!-- op-catalogue:begin -->";
 pub const CATALOGUE_END: &str = "<!-- op-catalogue:end -->";
 
+/// "`name`", or "`name` (flag, doc)" / "`name` (flag: doc)" in the catalogue.
+fn entry(name: &str, flag: Option<&str>, doc: &str, sep: &str) -> String {
+    let notes: Vec<&str> = flag.into_iter().chain(Some(doc).filter(|d| !d.is_empty())).collect();
+    if notes.is_empty() {
+        format!("`{name}`")
+    } else {
+        format!("`{name}` ({})", notes.join(sep))
+    }
+}
+
 /// The "Operations" table of `vectors/README.md` (between the markers).
 pub fn catalogue_markdown() -> String {
-    let mut s = String::from(
-        "| op | spec | features | args | answer |\n|---|---|---|---|---|\n",
-    );
+    let mut s = String::from("| op | spec | features | args | answer |\n|---|---|---|---|---|\n");
     for o in OPS {
         let args = if o.args.is_empty() {
             "—".to_string()
         } else {
-            o.args
-                .iter()
-                .map(|a| {
-                    let mut notes: Vec<&str> = Vec::new();
-                    if !a.required {
-                        notes.push("optional");
-                    }
-                    if !a.doc.is_empty() {
-                        notes.push(a.doc);
-                    }
-                    if notes.is_empty() {
-                        format!("`{}`", a.name)
-                    } else {
-                        format!("`{}` ({})", a.name, notes.join(", "))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+            let args: Vec<String> = o.args.iter().map(|a| entry(a.name, (!a.required).then_some("optional"), a.doc, ", ")).collect();
+            args.join(", ")
         };
-        let mut answer = o
-            .answer
-            .iter()
-            .map(|f| {
-                let mut notes: Vec<&str> = Vec::new();
-                if !f.normative {
-                    notes.push("diagnostic");
-                }
-                if !f.doc.is_empty() {
-                    notes.push(f.doc);
-                }
-                if notes.is_empty() {
-                    format!("`{}`", f.name)
-                } else {
-                    format!("`{}` ({})", f.name, notes.join(": "))
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let answer: Vec<String> = o.answer.iter().map(|f| entry(f.name, (!f.normative).then_some("diagnostic"), f.doc, ": ")).collect();
+        let mut answer = answer.join(", ");
         if !o.doc.is_empty() {
             answer = format!("{answer} — {}", o.doc);
         }
