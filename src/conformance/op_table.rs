@@ -309,7 +309,7 @@ pub fn check_args(op: Op, args: &Value) -> Result<(), String> {
                 }
             }
             // An optional argument given as null is absent.
-            Some(v) if !a.kind.accepts(v) && !(v.is_null() && !a.required) => {
+            Some(v) if !(a.kind.accepts(v) || (v.is_null() && !a.required)) => {
                 return Err(format!("argument {:?}: expected {}", a.name, a.kind.expected()));
             }
             Some(_) => {}
