@@ -633,3 +633,24 @@ fn check_flag_reports_the_package() {
     }
     assert!(!o.status.success() && s.contains("pip install -e"), "{s}");
 }
+
+/// The adapter's hard-coded op methods (`op_NAME`) and `FEATURES` name only
+/// ops of the op table and features the engine knows (read from the script's
+/// text: no Python needed).
+#[test]
+fn the_adapter_names_only_ops_and_features_of_the_op_table() {
+    use czip::conformance::op_table::Op;
+    use czip::conformance::ops::ALL_FEATURES;
+    let script = std::fs::read_to_string(adapter_script()).unwrap();
+    let ops: Vec<&str> = script.lines().filter_map(|l| l.trim_start().strip_prefix("def op_")?.split('(').next()).collect();
+    assert!(ops.len() >= 20, "{ops:?}");
+    for op in &ops {
+        assert!(Op::from_name(op).is_some(), "the adapter's op_{op} is not in the op table");
+    }
+    let features = script.lines().find_map(|l| l.strip_prefix("FEATURES = [")).expect("a FEATURES list");
+    let features: Vec<&str> = features.trim_end_matches(']').split(',').map(|f| f.trim().trim_matches('"')).collect();
+    assert!(features.len() >= 5, "{features:?}");
+    for f in &features {
+        assert!(ALL_FEATURES.contains(f), "the adapter declares {f:?}, a feature the engine does not know");
+    }
+}

@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 
 use super::case::{array, as_array, as_int, Dtype};
-use super::ops::{attention, reference, Context, Outcome};
+use super::op_table::Op;
+use super::ops::{attention, reference_op, Context, Outcome};
 use crate::model::attention::{score, KvCache, OnlineSoftmax};
 use crate::model::layers::rope;
 use crate::numerics::{div_rne_tte_s64_to_s32, isqrt32_restoring, sra_rne_tte_s32};
@@ -75,13 +76,13 @@ fn int_of(a: &Value, k: &str) -> Option<i128> {
 
 /// Answers `op` with fault `fault` applied, or with the reference when the
 /// fault does not touch that op.
-pub fn call(fault: &str, ctx: &Context, op: &str, a: &Value) -> Outcome {
+pub fn call(fault: &str, ctx: &Context, op: Op, a: &Value) -> Outcome {
     let res = match (fault, op) {
-        ("udiv-round-up", "udiv_rne_tte_u32") => match (int_of(a, "n"), int_of(a, "d")) {
+        ("udiv-round-up", Op::UdivRneTteU32) => match (int_of(a, "n"), int_of(a, "d")) {
             (Some(n), Some(d)) => Some(Ok(json!({"result": udiv_round_up(n as u32, d as u32)}))),
             _ => None,
         },
-        ("udiv-round-up", "rmsnorm") => match (a.get("x").and_then(as_array), a.get("w").and_then(as_array)) {
+        ("udiv-round-up", Op::Rmsnorm) => match (a.get("x").and_then(as_array), a.get("w").and_then(as_array)) {
             (Some(x), Some(w)) if x.len() == w.len() && !x.is_empty() => {
                 let ss: i64 = x.iter().map(|v| v * v).sum();
                 let ms = (ss / x.len() as i64 + 1) as u32;
@@ -95,14 +96,14 @@ pub fn call(fault: &str, ctx: &Context, op: &str, a: &Value) -> Outcome {
             }
             _ => None,
         },
-        ("clamp-128", "clamp_i8") => int_of(a, "x").map(|x| Ok(json!({"result": clamp_128(x as i32)}))),
-        ("clamp-128", "attention") => Some(attention(a, head_clamp)),
-        ("wrap-accumulator", "attention") => Some(attention(a, head_wrap)),
+        ("clamp-128", Op::ClampI8) => int_of(a, "x").map(|x| Ok(json!({"result": clamp_128(x as i32)}))),
+        ("clamp-128", Op::Attention) => Some(attention(a, head_clamp)),
+        ("wrap-accumulator", Op::Attention) => Some(attention(a, head_wrap)),
         _ => None,
     };
     match res {
         Some(Ok(v)) => Outcome::Result(v),
         Some(Err(e)) => Outcome::Error(e),
-        None => reference(ctx, op, a),
+        None => reference_op(ctx, op, a),
     }
 }

@@ -5,6 +5,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`case`] | the versioned, engine-independent case format |
+//! | [`op_table`] | the operation table: features, spec sections, arguments, answers |
 //! | [`ops`] | the operation catalogue, answered by the built-in engine |
 //! | [`implementation`] | what can be scored: in process, adapter-protocol process, command templates |
 //! | [`runner`] | running cases (gated by declared features) |
@@ -22,6 +23,7 @@ pub mod faults;
 pub mod generate;
 pub mod implementation;
 pub mod localize;
+pub mod op_table;
 pub mod ops;
 pub mod report;
 pub mod runner;

@@ -1,7 +1,8 @@
 //! The operation catalogue, answered by the built-in engine. This is what
 //! `czip-conformance run --impl rust` calls in process and what
 //! `czip-conformance serve` answers over the adapter protocol; every op and
-//! its arguments are documented in `vectors/README.md`.
+//! its arguments are in the [op table](super::op_table) (and, generated from
+//! it, in `vectors/README.md`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use super::case::{array, as_array, as_int, hex, int, unhex, Dtype};
+use super::op_table::{check_args, Op};
 use crate::coder::{Decoder, Encoder};
 use crate::container::{OuterCodec, ReadLimits};
 use crate::freq_table::build_cumfreqs_with;
@@ -19,8 +21,7 @@ use crate::model::layers::{linear, reglu, requantize, rmsnorm, rope};
 use crate::model::{ForwardState, Kernel, Requant};
 use crate::numerics as n;
 use crate::pipeline::{
-    level_to_chunk_log2, read_for_model, text_from_tokens, write_encoded, ChunkCoder, CompressOptions, DecompressOptions,
-    EncodedChunks, Engine,
+    compress_staged, decompress_staged, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions, EncodedChunks, Engine,
 };
 use crate::tables::{check_tables, exp2_table, rope_tables};
 use crate::Model;
@@ -64,7 +65,8 @@ pub struct Context {
 /// A thread-safe map from a key to a shared, computed-once value.
 type Memo<K, V> = Mutex<HashMap<K, Arc<V>>>;
 
-/// Every feature the built-in engine supports.
+/// Every feature the built-in engine supports: the op table's, the context
+/// features and the declared-only ones (a test checks it against the table).
 pub const ALL_FEATURES: &[&str] =
     &["core", "layers", "model_ops", "trace", "coder_ops", "chunk_ops", "file_ops", "levels", "sink_key", "multi_layer", "synthetic"];
 
@@ -133,17 +135,19 @@ impl Context {
     }
 
     /// `make()` once per key (concurrent misses may both compute; the
-    /// results are equal). Errors are not kept.
-    fn memo<K: std::hash::Hash + Eq + Clone, V>(
+    /// results are equal). Errors are not kept. A poisoned map is still
+    /// sound (values are inserted whole), so it is used as is.
+    fn memo<K: std::hash::Hash + Eq + Clone, V, E>(
         map: &Memo<K, V>,
         key: K,
-        make: impl FnOnce() -> Result<V, String>,
-    ) -> Result<Arc<V>, String> {
-        if let Some(v) = map.lock().map_err(|_| "cache poisoned")?.get(&key) {
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        let lock = || map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(v) = lock().get(&key) {
             return Ok(v.clone());
         }
         let v = Arc::new(make()?);
-        map.lock().map_err(|_| "cache poisoned")?.insert(key, v.clone());
+        lock().insert(key, v.clone());
         Ok(v)
     }
 
@@ -174,6 +178,16 @@ fn arg<'a>(args: &'a Value, key: &str) -> Result<&'a Value, String> {
     args.get(key).ok_or_else(|| format!("missing argument {key:?}"))
 }
 
+/// A string argument (the table has checked kinds; this names the argument anyway).
+fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str, String> {
+    arg(args, key)?.as_str().ok_or_else(|| format!("argument {key:?}: expected a string"))
+}
+
+/// A hex argument's bytes.
+fn hex_arg(args: &Value, key: &str) -> Result<Vec<u8>, String> {
+    unhex(str_arg(args, key)?).ok_or_else(|| format!("argument {key:?}: not hex"))
+}
+
 fn int_arg<T: TryFrom<i128>>(args: &Value, key: &str) -> Result<T, String> {
     let v = as_int(arg(args, key)?).ok_or_else(|| format!("argument {key:?}: expected an integer"))?;
     T::try_from(v).map_err(|_| format!("argument {key:?}: {v} out of range"))
@@ -194,36 +208,43 @@ fn result(v: impl Into<i128>) -> OpResult {
 
 /// Answers one request with the built-in engine.
 pub fn reference(ctx: &Context, op: &str, args: &Value) -> Outcome {
-    match dispatch(ctx, op, args) {
-        Ok(Some(v)) => Outcome::Result(v),
-        Ok(None) => Outcome::Unsupported(format!("unknown op {op:?}")),
+    match Op::from_name(op) {
+        Some(op) => reference_op(ctx, op, args),
+        None => Outcome::Unsupported(format!("unknown op {op:?}")),
+    }
+}
+
+/// Answers one request for a known op, its arguments checked against the table first.
+pub fn reference_op(ctx: &Context, op: Op, args: &Value) -> Outcome {
+    match check_args(op, args).and_then(|()| dispatch(ctx, op, args)) {
+        Ok(v) => Outcome::Result(v),
         Err(e) => Outcome::Error(e),
     }
 }
 
-fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String> {
-    let v = match op {
+fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
+    match op {
         // §1 primitives
-        "sra_rne_tte_s32" => result(n::sra_rne_tte_s32(int_arg(a, "v")?, shift(a, 31)?)),
-        "sra_rne_tte_s64_to_s32" => result(n::sra_rne_tte_s64_to_s32(int_arg(a, "v")?, shift(a, 63)?)),
-        "udiv_rne_tte_u32" => result(n::udiv_rne_tte_u32(int_arg(a, "n")?, int_arg(a, "d")?)),
-        "div_rne_tte_s32" => {
+        Op::SraRneTteS32 => result(n::sra_rne_tte_s32(int_arg(a, "v")?, shift(a, 31)?)),
+        Op::SraRneTteS64ToS32 => result(n::sra_rne_tte_s64_to_s32(int_arg(a, "v")?, shift(a, 63)?)),
+        Op::UdivRneTteU32 => result(n::udiv_rne_tte_u32(int_arg(a, "n")?, int_arg(a, "d")?)),
+        Op::DivRneTteS32 => {
             let (num, d): (i32, i32) = (int_arg(a, "n")?, int_arg(a, "d")?);
             if num == i32::MIN && d == -1 {
                 return Err("div_rne_tte_s32(i32::MIN, -1) is outside the spec's domain".into());
             }
             result(n::div_rne_tte_s32(num, d))
         }
-        "div_rne_tte_s64_to_s32" => result(n::div_rne_tte_s64_to_s32(int_arg(a, "n")?, int_arg(a, "d")?)),
-        "isqrt32" => result(n::isqrt32_restoring(int_arg(a, "x")?)),
-        "clamp_i8" => result(n::clamp_i8(int_arg(a, "x")?)),
-        "argmax" => {
+        Op::DivRneTteS64ToS32 => result(n::div_rne_tte_s64_to_s32(int_arg(a, "n")?, int_arg(a, "d")?)),
+        Op::Isqrt32 => result(n::isqrt32_restoring(int_arg(a, "x")?)),
+        Op::ClampI8 => result(n::clamp_i8(int_arg(a, "x")?)),
+        Op::Argmax => {
             let xs: Vec<i32> = vec_arg(a, "xs")?;
             result(n::argmax(&xs).ok_or("argmax of an empty array")? as i64)
         }
         // §2 tables
-        "exp2_table" => Ok(json!({ "table": array(&vals(&exp2_table()), Dtype::I32) })),
-        "rope_table" => {
+        Op::Exp2Table => Ok(json!({ "table": array(&vals(&exp2_table()), Dtype::I32) })),
+        Op::RopeTable => {
             let rows: usize = int_arg(a, "rows")?;
             if rows > 1 << 16 {
                 return Err("rope_table: at most 65536 rows".into());
@@ -231,8 +252,8 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             let (c, s) = rope_tables(rows, int_arg(a, "theta_q16")?);
             Ok(json!({ "cos": array(&vals(&c), Dtype::I16), "sin": array(&vals(&s), Dtype::I16) }))
         }
-        "model_tables" => {
-            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+        Op::ModelTables => {
+            let m = ctx.model(str_arg(a, "model")?)?;
             let bad = check_tables(m.exp2(), m.rope_cos(), m.rope_sin(), m.config().rope_theta_q16);
             Ok(json!({
                 "exp2": array(&vals(m.exp2()), Dtype::I32),
@@ -243,15 +264,15 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             }))
         }
         // §6 exp
-        "exp_q16" => result(n::exp_q16(int_arg(a, "d")?, int_arg(a, "coef_q24")?, &exp2_table())),
+        Op::ExpQ16 => result(n::exp_q16(int_arg(a, "d")?, int_arg(a, "coef_q24")?, &exp2_table())),
         // §5 layers
-        "requantize" => {
+        Op::Requantize => {
             let x: Vec<i32> = vec_arg(a, "x")?;
             let mut y = vec![0i8; x.len()];
             requantize(&x, Requant { mult: int_arg(a, "mult")?, shift: int_arg(a, "shift")? }, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
-        "linear" => {
+        Op::Linear => {
             let (x, w): (Vec<i8>, Vec<i8>) = (vec_arg(a, "x")?, vec_arg(a, "w")?);
             let n_out: usize = int_arg(a, "n_out")?;
             if x.is_empty() || w.len() != x.len() * n_out || x.len() > 131_071 {
@@ -261,7 +282,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             linear(&x, &w, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I32) }))
         }
-        "rmsnorm" => {
+        Op::Rmsnorm => {
             let (x, w): (Vec<i8>, Vec<i8>) = (vec_arg(a, "x")?, vec_arg(a, "w")?);
             if x.len() != w.len() || x.is_empty() || x.len() > 131_071 {
                 return Err("rmsnorm: x and w must have the same non-zero length".into());
@@ -270,7 +291,7 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             rmsnorm(&x, &w, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
-        "reglu" => {
+        Op::Reglu => {
             let (g, u): (Vec<i8>, Vec<i8>) = (vec_arg(a, "gate")?, vec_arg(a, "up")?);
             if g.len() != u.len() {
                 return Err("reglu: gate and up must have the same length".into());
@@ -279,19 +300,19 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             reglu(&g, &u, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
-        "rope" => {
+        Op::Rope => {
             let x: Vec<i8> = vec_arg(a, "x")?;
             let (c, s): (Vec<i16>, Vec<i16>) = (vec_arg(a, "cos")?, vec_arg(a, "sin")?);
             if x.len() != 64 || c.len() != 32 || s.len() != 32 {
                 return Err("rope: x has 64 elements, cos and sin 32".into());
             }
             let mut y = [0i8; 64];
-            rope(&x, &c, &s, a.get("query").and_then(Value::as_bool).unwrap_or(false), &mut y);
+            rope(&x, &c, &s, arg(a, "query")?.as_bool().ok_or("argument \"query\": expected a boolean")?, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
-        "attention" => attention(a, attend_head),
+        Op::Attention => attention(a, attend_head),
         // §6 frequency table
-        "freq_table" => {
+        Op::FreqTable => {
             let logits: Vec<i32> = vec_arg(a, "logits")?;
             let mut cum = vec![0u32; logits.len()];
             build_cumfreqs_with(ctx.kernel, &logits, int_arg(a, "coef_q24")?, int_arg(a, "total")?, &Exp2Lut::new(&exp2_table()), &mut cum)
@@ -299,28 +320,28 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             Ok(json!({ "cum": array(&vals(&cum), Dtype::U32) }))
         }
         // model steps
-        "model_logits" => model_logits(ctx, a),
-        "model_trace" => model_trace(ctx, a),
-        "tokenize" => {
-            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+        Op::ModelLogits => model_logits(ctx, a),
+        Op::ModelTrace => model_trace(ctx, a),
+        Op::Tokenize => {
+            let m = ctx.model(str_arg(a, "model")?)?;
             let text = ctx.text(arg(a, "text")?)?;
             let s = std::str::from_utf8(&text).map_err(|_| "text is not UTF-8")?;
             let toks = m.tokenizer().encode(s).map_err(|e| e.to_string())?;
             Ok(json!({ "tokens": array(&vals(&toks), Dtype::U32) }))
         }
         // §7 coder
-        "coder_encode" => coder_encode(a),
-        "coder_decode" => coder_decode(a),
-        "chunk_encode" => {
-            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+        Op::CoderEncode => coder_encode(a),
+        Op::CoderDecode => coder_decode(a),
+        Op::ChunkEncode => {
+            let m = ctx.model(str_arg(a, "model")?)?;
             let toks: Vec<u32> = vec_arg(a, "tokens")?;
             check_chunk_len(&m, toks.len())?;
             let bytes = ChunkCoder::with_kernel(&m, toks.len().max(1), ctx.kernel).encode(&toks).map_err(|(p, e)| format!("token position {p}: {e}"))?;
             Ok(json!({ "bytes_hex": hex(&bytes) }))
         }
-        "chunk_decode" => {
-            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
-            let bytes = unhex(arg(a, "bytes_hex")?.as_str().unwrap_or("x")).ok_or("bytes_hex: not hex")?;
+        Op::ChunkDecode => {
+            let m = ctx.model(str_arg(a, "model")?)?;
+            let bytes = hex_arg(a, "bytes_hex")?;
             let count: usize = int_arg(a, "n")?;
             check_chunk_len(&m, count)?;
             let mut toks = Vec::with_capacity(count);
@@ -335,46 +356,44 @@ fn dispatch(ctx: &Context, op: &str, a: &Value) -> Result<Option<Value>, String>
             Ok(json!({ "tokens": array(&vals(&toks), Dtype::U32) }))
         }
         // §8–§9 files
-        "compress" => {
-            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+        Op::Compress => {
+            let model = str_arg(a, "model")?;
+            let m = ctx.model(model)?;
             let text = ctx.text(arg(a, "text")?)?;
-            let level = match a.get("level") {
-                None | Some(Value::Null) => None,
-                Some(l) => Some(as_int(l).and_then(|l| u8::try_from(l).ok()).and_then(level_to_chunk_log2).ok_or("level: expected 1..5 or null")?),
+            let level = match arg(a, "level")? {
+                Value::Null => None,
+                l => Some(as_int(l).and_then(|l| u8::try_from(l).ok()).and_then(level_to_chunk_log2).ok_or("argument \"level\": expected 1..5 or null")?),
             };
-            let codec: OuterCodec = a["codec"].as_str().unwrap_or("brotli").parse().map_err(|e| format!("{e}"))?;
-            let hash = match a.get("model_id_hash").and_then(Value::as_str) {
-                Some(h) => Some(u32::from_str_radix(h, 16).map_err(|_| "model_id_hash: expected 8 hex digits")?),
-                None => None,
+            let codec: OuterCodec = str_arg(a, "codec")?.parse().map_err(|e| format!("argument \"codec\": {e}"))?;
+            let hash = match a.get("model_id_hash") {
+                None | Some(Value::Null) => None,
+                Some(h) => Some(h.as_str().and_then(|h| u32::from_str_radix(h, 16).ok()).ok_or("argument \"model_id_hash\": expected 8 hex digits")?),
             };
             let opts = CompressOptions { chunk_log2: level, codec, model_id_hash: hash };
-            let model_name = a["model"].as_str().unwrap_or_default().to_string();
-            let k = level.unwrap_or(m.config().max_chunk_log2);
-            let encoded = Context::memo(&ctx.encoded, (model_name, super::case::sha256_hex(&text), k), || {
-                ctx.engine().encode_chunks(&m, &text, Some(k), None).map_err(|e| e.to_string())
-            })?;
-            let file = write_encoded(&m, &encoded, &opts).map_err(|e| e.to_string())?;
+            // = pipeline::compress, its coding stage shared by equal (model, text, k)
+            let text_sha = super::case::sha256_hex(&text);
+            let file = compress_staged(&m, &opts, |k| {
+                Context::memo(&ctx.encoded, (model.to_string(), text_sha, k), || ctx.engine().encode_chunks(&m, &text, Some(k), None))
+            })
+            .map_err(|e| e.to_string())?;
             Ok(json!({ "file_hex": hex(&file) }))
         }
-        "decompress" => {
-            let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
-            let file = unhex(arg(a, "file_hex")?.as_str().unwrap_or("x")).ok_or("file_hex: not hex")?;
+        Op::Decompress => {
+            let model = str_arg(a, "model")?;
+            let m = ctx.model(model)?;
+            let file = hex_arg(a, "file_hex")?;
             // Spec §9 literally: the vectors' expectations are the spec's, and
             // the spec says a reader must not reject on model_id_hash (the
             // engine's default refusal of another published model's hash is
             // a policy on top of it; see src/pipeline/model_check.rs).
-            // (= decompress_with, its decoding stage shared by equal payloads)
-            let f = read_for_model(&m, &file, &DecompressOptions::SPEC_LITERAL).map_err(|e| e.to_string())?;
-            let model_name = a["model"].as_str().unwrap_or_default().to_string();
-            let tokens = Context::memo(&ctx.decoded, (model_name, super::case::sha256_hex(&f.payload)), || {
-                ctx.engine().decode_file(&m, &f, None).map_err(|e| e.to_string())
-            })?;
-            let text = text_from_tokens(&m, &f, &tokens).map_err(|e| e.to_string())?;
+            // = pipeline::decompress_with, its decoding stage shared by equal payloads
+            let text = decompress_staged(&m, &file, &DecompressOptions::SPEC_LITERAL, |f| {
+                Context::memo(&ctx.decoded, (model.to_string(), super::case::sha256_hex(&f.payload)), || ctx.engine().decode_file(&m, f, None))
+            })
+            .map_err(|e| e.to_string())?;
             Ok(json!({ "text_hex": hex(&text) }))
         }
-        _ => return Ok(None),
-    };
-    v.map(Some)
+    }
 }
 
 fn shift(a: &Value, max: u32) -> Result<u32, String> {
@@ -423,7 +442,7 @@ fn coder_encode(a: &Value) -> OpResult {
 
 fn coder_decode(a: &Value) -> OpResult {
     let count: usize = int_arg(a, "n")?;
-    let bytes = unhex(arg(a, "bytes_hex")?.as_str().unwrap_or("x")).ok_or("bytes_hex: not hex")?;
+    let bytes = hex_arg(a, "bytes_hex")?;
     let tables = tables_arg(a, count)?;
     let mut dec = Decoder::new(&bytes);
     let mut out = Vec::with_capacity(count.min(1 << 20));
@@ -471,7 +490,11 @@ pub fn attention(a: &Value, head: HeadFn) -> OpResult {
     }
     let (cos, sin) = rope_tables(total, int_arg(a, "rope_theta_q16")?);
     let e = exp2_table();
-    let last_only = a.get("output").and_then(Value::as_str) == Some("last");
+    let last_only = match str_arg(a, "output")? {
+        "all" => false,
+        "last" => true,
+        o => return Err(format!("argument \"output\": {o:?} (expected \"all\" or \"last\")")),
+    };
     let mut cache = KvCache::new(total);
     let mut outs = Vec::new();
     let mut y = vec![0i8; d];
@@ -490,7 +513,7 @@ pub fn attention(a: &Value, head: HeadFn) -> OpResult {
 }
 
 fn model_and_tokens(ctx: &Context, a: &Value) -> Result<(Arc<Model>, Vec<u32>), String> {
-    let m = ctx.model(a["model"].as_str().unwrap_or_default())?;
+    let m = ctx.model(str_arg(a, "model")?)?;
     let toks: Vec<u32> = vec_arg(a, "tokens")?;
     check_chunk_len(&m, toks.len())?;
     Ok((m, toks))

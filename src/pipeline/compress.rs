@@ -47,8 +47,7 @@ impl Engine {
     /// depend on the thread count nor the kernel. `progress`, when given, is
     /// advanced by each chunk's token count as it completes.
     pub fn compress(&self, model: &Model, text: &[u8], opts: &CompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
-        let encoded = self.encode_chunks(model, text, opts.chunk_log2, progress)?;
-        write_encoded(model, &encoded, opts)
+        compress_staged(model, opts, |k| self.encode_chunks(model, text, Some(k), progress))
     }
 
     /// Tokenizes `text` and codes its chunks of `2^chunk_log2` tokens
@@ -56,6 +55,21 @@ impl Engine {
     pub fn encode_chunks(&self, model: &Model, text: &[u8], chunk_log2: Option<u8>, progress: Option<&Progress>) -> Result<EncodedChunks, Error> {
         self.install(|| encode_chunks_with(self.kernel(), model, text, chunk_log2, progress))
     }
+}
+
+/// [`compress`] with its coding stage supplied by the caller (which may share
+/// coded chunks between files that differ only in the outer codec or the
+/// recorded `model_id_hash`): `encode(k)` must answer what
+/// [`encode_chunks`]`(model, text, Some(k), …)` would, k being
+/// `opts.chunk_log2` or the model's capacity. The container is
+/// [`compress`]'s own.
+pub fn compress_staged<E: std::borrow::Borrow<EncodedChunks>>(
+    model: &Model,
+    opts: &CompressOptions,
+    encode: impl FnOnce(u8) -> Result<E, Error>,
+) -> Result<Vec<u8>, Error> {
+    let encoded = encode(opts.chunk_log2.unwrap_or(model.config().max_chunk_log2))?;
+    write_encoded(model, encoded.borrow(), opts)
 }
 
 /// A text's coded chunks, before the container: a function of the model,

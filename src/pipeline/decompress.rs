@@ -102,6 +102,21 @@ pub fn decompress_with(model: &Model, bytes: &[u8], opts: &DecompressOptions, pr
     Engine::default().decompress_with(model, bytes, opts, progress)
 }
 
+/// [`Engine::decompress_with`] with its decoding stage supplied by the caller (which
+/// may share decoded tokens between files with equal payloads: `decode` must
+/// answer what [`decode_file`] would). Every other stage and check is
+/// [`Engine::decompress_with`]'s own, in its order.
+pub fn decompress_staged<C: std::borrow::Borrow<Vec<Vec<u32>>>>(
+    model: &Model,
+    bytes: &[u8],
+    opts: &DecompressOptions,
+    decode: impl FnOnce(&CzipFile) -> Result<C, Error>,
+) -> Result<Vec<u8>, Error> {
+    let file = read_for_model(model, bytes, opts)?;
+    let chunks = decode(&file)?;
+    text_from_tokens(model, &file, chunks.borrow())
+}
+
 /// [`Engine::decode_file`] with the default engine.
 pub fn decode_file(model: &Model, file: &CzipFile, progress: Option<&Progress>) -> Result<Vec<Vec<u32>>, Error> {
     Engine::default().decode_file(model, file, progress)
@@ -121,9 +136,7 @@ impl Engine {
     /// [`decompress`](Self::decompress) with options;
     /// `DecompressOptions::SPEC_LITERAL` decodes whatever `model_id_hash` says.
     pub fn decompress_with(&self, model: &Model, bytes: &[u8], opts: &DecompressOptions, progress: Option<&Progress>) -> Result<Vec<u8>, Error> {
-        let file = read_for_model(model, bytes, opts)?;
-        let chunks = self.decode_file(model, &file, progress)?;
-        text_from_tokens(model, &file, &chunks)
+        decompress_staged(model, bytes, opts, |file| self.decode_file(model, file, progress))
     }
 
     /// The second stage of [`decompress_with`](Self::decompress_with): every

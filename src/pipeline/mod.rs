@@ -20,9 +20,9 @@ mod engine;
 mod model_check;
 
 pub use chunk::{ChunkCoder, LockstepDecoder, LOCKSTEP_MAX, PREFILL_ROWS};
-pub use compress::{compress, encode_chunks, write_encoded, CompressOptions, EncodedChunks};
+pub use compress::{compress, compress_staged, encode_chunks, write_encoded, CompressOptions, EncodedChunks};
 pub use decompress::{
-    decode_file, decode_tokens, decode_tokens_unverified, decompress, decompress_with, read_for_model, text_from_tokens,
+    decode_file, decode_tokens, decode_tokens_unverified, decompress, decompress_staged, decompress_with, read_for_model, text_from_tokens,
     DecompressOptions,
 };
 pub use engine::Engine;

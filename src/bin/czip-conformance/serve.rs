@@ -5,6 +5,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use czip::conformance::faults::{self, FAULTS};
+use czip::conformance::op_table::Op;
 use czip::conformance::ops::{reference, Context, Outcome, ALL_FEATURES};
 use serde_json::{json, Value};
 
@@ -73,9 +74,9 @@ fn call(op: &str, args: &Value, fault: Option<&str>, ctx: &mut Context) -> Outco
     if op == "hello" {
         return hello(args, fault, ctx);
     }
-    match fault {
-        Some(f) => faults::call(f, ctx, op, args),
-        None => reference(ctx, op, args),
+    match (fault, Op::from_name(op)) {
+        (Some(f), Some(op)) => faults::call(f, ctx, op, args),
+        _ => reference(ctx, op, args),
     }
 }
 

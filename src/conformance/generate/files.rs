@@ -164,7 +164,7 @@ fn file_cases(g: &mut Gen, c: FileCases) -> Result<(), String> {
     let lv = level.map_or("capacity".to_string(), |l| format!("L{l}"));
     let stem = name.replace('.', "_");
     let levels_req = level.is_some_and(|l| l > 1);
-    let mut requires = vec!["file_ops"];
+    let mut requires: Vec<&str> = Vec::new();
     requires.extend(t.requires.iter().copied());
     if levels_req {
         requires.push("levels");
@@ -185,10 +185,10 @@ fn file_cases(g: &mut Gen, c: FileCases) -> Result<(), String> {
         a["codec"] = json!(codec);
         let id = format!("file.compress.{}.{lv}.{codec}.{stem}", t.short);
         let expect = json!({"outer_header_hex": hex(&fb[..16]), "payload_sha256": r.payload_sha256});
-        g.push_case(file, &id, "compress", a, expect, "§8", &requires, &tags)?;
+        g.push_case(file, &id, "compress", a, expect, &requires, &tags)?;
         let id = format!("file.decompress.{}.{lv}.{codec}.{stem}", t.short);
         let a = json!({"model": t.model, "file_hex": hex(fb)});
-        g.push_case(file, &id, "decompress", a, json!({"text_sha256": r.text_sha256}), "§9", &requires, &tags)?;
+        g.push_case(file, &id, "decompress", a, json!({"text_sha256": r.text_sha256}), &requires, &tags)?;
     }
     Ok(())
 }
@@ -212,24 +212,24 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
         for (m, hash, level) in [("v001", "271bf17f", Some(1)), ("v000", "875b46ff", None)] {
             let id = format!("file.reject.compress.{m}.corpus_{}", name.replace('.', "_"));
             let args = json!({"model": m, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": hash});
-            g.reject(f, &id, "compress", args, "§8", &["file_ops"], &["edge"])?;
+            g.reject(f, &id, "compress", args, &[], &["edge"])?;
         }
     }
     for (kind, h) in [("lone_ff", "41ff42"), ("overlong", "c080"), ("surrogate", "eda080"), ("above_max", "f4908080"), ("truncated", "68656c6c6fe282"), ("lone_continuation", "80")] {
         let id = format!("file.reject.compress.v001.{kind}");
         let args = json!({"model": "v001", "text": {"hex": h}, "level": 1, "codec": "zstd", "model_id_hash": "271bf17f"});
-        g.reject(f, &id, "compress", args, "§8", &["file_ops"], &["edge"])?;
+        g.reject(f, &id, "compress", args, &[], &["edge"])?;
     }
     // A level above the model's capacity (§8.2).
     let small = json!({"hex": hex(SMALL_TEXT.as_bytes())});
     for (m, level) in [("v000", 2), ("synthetic/syn_b", 2), ("synthetic/syn_a", 3)] {
         let id = format!("file.reject.compress.{}.level{level}", m.replace("synthetic/", ""));
-        let mut req = vec!["file_ops", "levels"];
+        let mut req = vec!["levels"];
         if m.starts_with("synthetic/") {
             req.extend(["synthetic", "multi_layer", "sink_key"]);
         }
         let args = json!({"model": m, "text": small, "level": level, "codec": "brotli", "model_id_hash": "00000000"});
-        g.reject(f, &id, "compress", args, "§8", &req, &["edge", "divergence:capacity_from_rope_rows"])?;
+        g.reject(f, &id, "compress", args, &req, &["edge", "divergence:capacity_from_rope_rows"])?;
     }
 
     // Malformed containers, from small reference files.
@@ -251,11 +251,11 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
     let mut rej = |g: &mut Gen, kind: &str, model: &str, file: Vec<u8>, tags: &[&str]| -> Result<(), String> {
         let id = format!("file.reject.decompress.{kind}.{n}");
         n += 1;
-        let mut req = vec!["file_ops"];
+        let mut req: Vec<&str> = Vec::new();
         if model.starts_with("synthetic/") {
             req.push("synthetic");
         }
-        let msg = g.reject(f, &id, "decompress", json!({"model": model, "file_hex": hex(&file)}), "§9", &req, tags)?;
+        let msg = g.reject(f, &id, "decompress", json!({"model": model, "file_hex": hex(&file)}), &req, tags)?;
         let _ = msg;
         Ok(())
     };

@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::case::{array_digest, as_array, digest_of, Case, Dtype};
+use super::op_table::{self, Op};
 use super::ops::{reference, Context, Outcome};
 
 /// Where to write and what to read.
@@ -150,12 +151,11 @@ impl<'p> Gen<'p> {
         op: &str,
         args: Value,
         fields: &[&str],
-        spec: &str,
-        requires: &[&str],
+        context: &[&str],
         tags: &[&str],
     ) -> Result<Value, String> {
         let f: Vec<(&str, Option<Dtype>)> = fields.iter().map(|&f| (f, None)).collect();
-        self.case_with(file, id, op, args, &f, spec, requires, tags)
+        self.case_with(file, id, op, args, &f, context, tags)
     }
 
     /// Like [`Gen::case`]; a field given with a dtype has every integer
@@ -168,8 +168,7 @@ impl<'p> Gen<'p> {
         op: &str,
         args: Value,
         fields: &[(&str, Option<Dtype>)],
-        spec: &str,
-        requires: &[&str],
+        context: &[&str],
         tags: &[&str],
     ) -> Result<Value, String> {
         let ans = self.answer(op, &args)?;
@@ -178,11 +177,14 @@ impl<'p> Gen<'p> {
             let v = ans.get(f).ok_or_else(|| format!("{id}: the answer has no field {f}"))?;
             expect.insert(f.to_string(), slim(v, keep));
         }
-        self.push_case(file, id, op, args, Value::Object(expect), spec, requires, tags)?;
+        self.push_case(file, id, op, args, Value::Object(expect), context, tags)?;
         Ok(ans)
     }
 
     /// Adds a case with an expectation computed by the caller (from a reference answer).
+    /// Its `spec` and `requires` come from the [op table](op_table): the op's
+    /// section and features, and the `context` features of what it runs on
+    /// (model, level, sink key: [`op_table::CONTEXT_FEATURES`]).
     #[allow(clippy::too_many_arguments)]
     pub fn push_case(
         &mut self,
@@ -191,17 +193,22 @@ impl<'p> Gen<'p> {
         op: &str,
         args: Value,
         expect: Value,
-        spec: &str,
-        requires: &[&str],
+        context: &[&str],
         tags: &[&str],
     ) -> Result<(), String> {
+        self.add(file, id, op, args, expect, false, context, tags)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(&mut self, file: &str, id: &str, op: &str, args: Value, expect: Value, reject: bool, context: &[&str], tags: &[&str]) -> Result<(), String> {
+        let o = Op::from_name(op).ok_or_else(|| format!("{id}: {op:?} is not in the op table"))?;
         let case = Case {
             id: id.to_string(),
             op: op.to_string(),
             args,
             expect,
-            spec: spec.to_string(),
-            requires: sorted(requires),
+            spec: op_table::spec_section(o, reject).to_string(),
+            requires: op_table::requires(o, context).map_err(|e| format!("{id}: {e}"))?,
             tags: sorted(tags),
         };
         self.push(file, case)
@@ -215,8 +222,7 @@ impl<'p> Gen<'p> {
         id: &str,
         op: &str,
         args: Value,
-        spec: &str,
-        requires: &[&str],
+        context: &[&str],
         tags: &[&str],
     ) -> Result<String, String> {
         let msg = match reference(&self.ctx, op, &args) {
@@ -224,7 +230,7 @@ impl<'p> Gen<'p> {
             Outcome::Result(_) => return Err(format!("{id}: the reference accepts a case meant to be refused")),
             Outcome::Unsupported(e) | Outcome::Broken(e) => return Err(format!("{id}: {e}")),
         };
-        self.push_case(file, id, op, args, serde_json::json!({"error": true}), spec, requires, tags)?;
+        self.add(file, id, op, args, serde_json::json!({"error": true}), true, context, tags)?;
         Ok(msg)
     }
 }

@@ -99,9 +99,9 @@ fn file_for(m: &ModelRef, level: &str) -> String {
     format!("{level}/{group}.jsonl")
 }
 
-fn req(m: &ModelRef, base: &[&'static str], levels: bool) -> Vec<&'static str> {
-    let mut r: Vec<&'static str> = base.to_vec();
-    r.extend(m.requires.iter().copied());
+/// The context features of a case on `m` (the op's own come from the op table).
+fn req(m: &ModelRef, levels: bool) -> Vec<&'static str> {
+    let mut r: Vec<&'static str> = m.requires.clone();
     if levels {
         r.push("levels");
     }
@@ -132,13 +132,13 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
     for (name, s) in SENTENCES {
         let id = format!("model.tokenize.{}.{name}", m.short);
         let tags: &[&str] = if *name == "specials" { &["edge", "special_tokens"] } else { &[] };
-        g.case_with(&fm, &id, "tokenize", json!({"model": m.name, "text": text_hex(s)}), &[("tokens", None)], "§4", &req(m, &["model_ops"], false), tags)?;
+        g.case_with(&fm, &id, "tokenize", json!({"model": m.name, "text": text_hex(s)}), &[("tokens", None)], &req(m, false), tags)?;
     }
     let all_corpus = m.short == "v001" || m.short == "syn_a";
     for (name, bytes, sha) in corpus {
         if std::str::from_utf8(bytes).is_err() {
             let id = format!("model.tokenize.{}.reject.{}", m.short, name.replace('.', "_"));
-            g.reject(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)}), "§8", &req(m, &["model_ops"], false), &["edge"])?;
+            g.reject(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)}), &req(m, false), &["edge"])?;
             continue;
         }
         if !all_corpus && !["alice_ch1.txt", "utf8_demo.txt", "edge_special_tokens.txt", "edge_emoji.txt"].contains(&name.as_str()) {
@@ -146,7 +146,7 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
         }
         let id = format!("model.tokenize.{}.corpus.{}", m.short, name.replace('.', "_"));
         let keep = if bytes.len() > 3000 { Some(Dtype::U32) } else { None };
-        g.case_with(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)}), &[("tokens", keep)], "§4", &req(m, &["model_ops"], false), &[])?;
+        g.case_with(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)}), &[("tokens", keep)], &req(m, false), &[])?;
     }
 
     // Logits for token histories.
@@ -167,10 +167,10 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
         let last = toks.len().min(m.rows - 1);
         let levels = last >= 64;
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": [0, last]});
-        g.case_with(&fm, &format!("model.logits.{}.{name}.ends", m.short), "model_logits", args, &[("logits", None), ("cum", None)], "§6", &req(m, &["model_ops"], levels), &[])?;
+        g.case_with(&fm, &format!("model.logits.{}.{name}.ends", m.short), "model_logits", args, &[("logits", None), ("cum", None)], &req(m, levels), &[])?;
         let all: Vec<usize> = (0..=last).collect();
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": all});
-        g.case_with(&fm, &format!("model.logits.{}.{name}.all", m.short), "model_logits", args, &[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))], "§6", &req(m, &["model_ops"], levels), &[])?;
+        g.case_with(&fm, &format!("model.logits.{}.{name}.all", m.short), "model_logits", args, &[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))], &req(m, levels), &[])?;
     }
     // A full-capacity history from a real text.
     if m.rows > 64 {
@@ -180,15 +180,15 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
         pos.push(m.rows - 1);
         pos.dedup();
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": pos});
-        g.case_with(&fm, &format!("model.logits.{}.alice_first{}", m.short, m.rows), "model_logits", args, &[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))], "§6", &req(m, &["model_ops"], true), &[])?;
+        g.case_with(&fm, &format!("model.logits.{}.alice_first{}", m.short, m.rows), "model_logits", args, &[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))], &req(m, true), &[])?;
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": [m.rows - 1]});
-        g.case_with(&fm, &format!("model.logits.{}.alice_first{}.last", m.short, m.rows), "model_logits", args, &[("logits", None), ("cum", None)], "§6", &req(m, &["model_ops"], true), &[])?;
+        g.case_with(&fm, &format!("model.logits.{}.alice_first{}.last", m.short, m.rows), "model_logits", args, &[("logits", None), ("cum", None)], &req(m, true), &[])?;
     }
     // Traces (localisation).
     let (sname, stoks) = &seqs[0];
     for pos in [0usize, 7] {
         let args = json!({"model": m.name, "tokens": tokens_val(stoks), "position": pos});
-        let ans = g.case(&fm, &format!("model.trace.{}.{sname}.p{pos}", m.short), "model_trace", args, &["layers", "logits"], "§6", &req(m, &["model_ops", "trace"], false), &[])?;
+        let ans = g.case(&fm, &format!("model.trace.{}.{sname}.p{pos}", m.short), "model_trace", args, &["layers", "logits"], &req(m, false), &[])?;
         if synthetic && pos == 7 {
             let stats = activation_stats(&ans);
             g.say(&format!("  {} at position 7: {stats}", m.name));
@@ -229,10 +229,10 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
     for (name, toks, tags) in chunks {
         let levels = toks.len() > 64;
         let id = format!("chunk.encode.{}.{name}", m.short);
-        let ans = g.case(&fc, &id, "chunk_encode", json!({"model": m.name, "tokens": tokens_val(&toks)}), &["bytes_hex"], "§8", &req(m, &["model_ops"], levels), &tags)?;
+        let ans = g.case(&fc, &id, "chunk_encode", json!({"model": m.name, "tokens": tokens_val(&toks)}), &["bytes_hex"], &req(m, levels), &tags)?;
         let id = format!("chunk.decode.{}.{name}", m.short);
         let args = json!({"model": m.name, "bytes_hex": ans["bytes_hex"], "n": toks.len()});
-        let dec = g.case(&fc, &id, "chunk_decode", args, &["tokens"], "§8", &req(m, &["model_ops"], levels), &tags)?;
+        let dec = g.case(&fc, &id, "chunk_decode", args, &["tokens"], &req(m, levels), &tags)?;
         if as_array(&dec["tokens"]).map(|t| t.iter().map(|&x| x as u32).collect::<Vec<_>>()) != Some(toks.clone()) {
             return Err(format!("{id}: the reference does not decode its own chunk"));
         }
@@ -242,10 +242,10 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
     // forward pass (logits, and inside a chunk), or only coded (last token).
     let bad = m.vocab as u32;
     let args = json!({"model": m.name, "tokens": tokens_val(&[5, bad, 7]), "positions": [0, 2]});
-    g.reject(&fm, &format!("model.logits.{}.reject.token_out_of_range", m.short), "model_logits", args, "§6", &req(m, &["model_ops"], false), &["edge"])?;
+    g.reject(&fm, &format!("model.logits.{}.reject.token_out_of_range", m.short), "model_logits", args, &req(m, false), &["edge"])?;
     for (kind, toks) in [("token_out_of_range", [5, bad, 7]), ("last_token_out_of_range", [5, 7, bad])] {
         let args = json!({"model": m.name, "tokens": tokens_val(&toks)});
-        g.reject(&fc, &format!("chunk.encode.{}.reject.{kind}", m.short), "chunk_encode", args, "§8", &req(m, &["model_ops"], false), &["edge"])?;
+        g.reject(&fc, &format!("chunk.encode.{}.reject.{kind}", m.short), "chunk_encode", args, &req(m, false), &["edge"])?;
     }
     Ok(())
 }
@@ -306,9 +306,9 @@ fn coder(g: &mut Gen) -> Result<(), String> {
         let key = if per_step { "tables" } else { "cum" };
         let id = g.id(&format!("chunk.coder.{kind}"));
         let args = json!({"symbols": tokens_val(symbols), key: table.clone()});
-        let ans = g.case(f, &format!("{id}.encode"), "coder_encode", args, &["bytes_hex", "pending_at_finish", "max_pending"], "§7", &["coder_ops"], tags)?;
+        let ans = g.case(f, &format!("{id}.encode"), "coder_encode", args, &["bytes_hex", "pending_at_finish", "max_pending"], &[], tags)?;
         let args = json!({"bytes_hex": ans["bytes_hex"], "n": symbols.len(), key: table});
-        g.case(f, &format!("{id}.decode"), "coder_decode", args, &["symbols"], "§7", &["coder_ops"], tags)?;
+        g.case(f, &format!("{id}.decode"), "coder_decode", args, &["symbols"], &[], tags)?;
         Ok(())
     };
     let cum_val = |c: &[u32]| array(&c.iter().map(|&x| x as i64).collect::<Vec<_>>(), Dtype::U32);
@@ -379,7 +379,7 @@ fn coder(g: &mut Gen) -> Result<(), String> {
     // codes the symbols 0..V−1 of a non-decreasing table).
     let rej = |g: &mut Gen, kind: &str, op: &str, args: Value| -> Result<(), String> {
         let id = g.id(&format!("chunk.coder.reject.{kind}"));
-        g.reject(f, &id, op, args, "§7", &["coder_ops"], &["edge"]).map(|_| ())
+        g.reject(f, &id, op, args, &[], &["edge"]).map(|_| ())
     };
     rej(g, "symbol_out_of_range", "coder_encode", json!({"symbols": [0, 2], "cum": [T30 / 2, T30]}))?;
     rej(g, "empty_table", "coder_encode", json!({"symbols": [0], "cum": []}))?;
