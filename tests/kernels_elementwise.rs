@@ -3,7 +3,7 @@
 //! references, on random and edge inputs.
 
 use czip::freq_table::{build_cumfreqs, build_cumfreqs_reference, build_freqs, symbol_interval};
-use czip::model::attention::OnlineSoftmax;
+use czip::model::attention::{score_from_dot, softmax_head_reference, AttentionVariant};
 use czip::model::batch_attention::{outputs, softmax_head, SoftmaxScratch};
 use czip::model::kernels::values::{weighted_sum, PackedValues};
 use czip::model::Kernel;
@@ -154,7 +154,7 @@ fn rmsnorm_reglu_rope_scores_match() {
         let mut got = vec![0; dots.len()];
         fast::scores(&dots, mult, &mut got);
         for (&d, &g) in dots.iter().zip(&got) {
-            let want = czip::numerics::sra_rne_tte_s64_to_s32(i64::from(czip::numerics::sra_rne_tte_s32(d, 2)) * i64::from(mult), 15);
+            let want = score_from_dot(d, mult);
             assert_eq!(g, want, "dot {d} mult {mult}");
         }
     }
@@ -245,16 +245,10 @@ fn segment_weights_match_the_element_exp() {
     }
 }
 
+/// The reference head loop of spec §5 ([`softmax_head_reference`]) on scores.
 fn reference_head(scores: &[i32], sink: Option<i32>, values: &[i8], e: &[u16; 256]) -> [i8; 64] {
-    let mut sm = OnlineSoftmax::new();
-    if let Some(s) = sink {
-        sm.start_with_sink(s);
-    }
-    for (&s, v) in scores.iter().zip(values.chunks_exact(64)) {
-        sm.push(s, v, e);
-    }
     let mut out = [0i8; 64];
-    sm.output(&mut out);
+    softmax_head_reference(AttentionVariant::NORMATIVE, sink, scores.iter().copied().zip(values.chunks_exact(64)), e, &mut out);
     out
 }
 

@@ -23,6 +23,9 @@ use crate::tokenizer::Tokenizer;
 
 /// Width of every attention head and of the single K/V head.
 pub const HEAD_DIM: usize = 64;
+/// RoPE pairs per head (`HEAD_DIM / 2`): the columns of `lut.rope_cos` /
+/// `lut.rope_sin` (spec §2).
+pub const ROPE_PAIRS: usize = HEAD_DIM / 2;
 /// Largest decompressed tokenizer JSON accepted (the published ones are ~20 KB).
 const MAX_TOKENIZER_JSON: usize = 64 << 20;
 /// Largest linear input width for which Σ i8·i8 provably fits i32:

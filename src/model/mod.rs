@@ -23,7 +23,7 @@ pub use batch::BatchForward;
 pub use forward::{ForwardState, LayerTrace};
 pub use kernels::Kernel;
 pub use packed_model::PackedModel;
-pub use load::{ModelError, HEAD_DIM};
+pub use load::{ModelError, HEAD_DIM, ROPE_PAIRS};
 
 use crate::tokenizer::Tokenizer;
 
