@@ -3,7 +3,7 @@
 
 use super::attention::{attend_head, KvCache};
 use super::layers::{linear, requantize, reglu, rmsnorm, rope};
-use super::{Model, HEAD_DIM};
+use super::{Model, HEAD_DIM, ROPE_PAIRS};
 use crate::numerics::clamp_i8;
 
 /// Why a step could not run (a caller error, never a data-dependent one).
@@ -134,7 +134,7 @@ impl ForwardState {
         if pos >= capacity {
             return Err(StepError::PositionBeyondCapacity { pos, capacity });
         }
-        let rope_row = pos * 32..(pos + 1) * 32;
+        let rope_row = pos * ROPE_PAIRS..(pos + 1) * ROPE_PAIRS;
         let (cos, sin) = (&model.rope_cos()[rope_row.clone()], &model.rope_sin()[rope_row]);
 
         // Residual x = embed[tok] as i32.
