@@ -345,7 +345,9 @@ impl ExpNarrow {
 
 /// `exp(d; coef)` for the coefficient of `p` (see [`ExpNarrow`]), branch-free,
 /// over the exp2 table widened to u32 (so a vectorised loop can gather it).
-/// `d >= 0` gives 65535.
+/// `d >= 0` gives 65535. A fast form of the one reference
+/// [`exp_q16`](crate::numerics::exp_q16), tested against it for every
+/// coefficient it accepts (`tests/kernels_elementwise.rs`).
 #[inline(always)]
 pub fn exp_narrow(d: i32, p: &ExpNarrow, exp2: &[u32; 256]) -> u32 {
     let n = d.unsigned_abs().min(p.n_max);
