@@ -35,7 +35,7 @@ fn first_layer(imp: &mut dyn Implementation, ctx: &Context, model: &str, tokens:
     for (l, lo) in layers.iter().enumerate() {
         let lt = theirs.get("layers").and_then(|x| x.get(l)).cloned().unwrap_or(Value::Null);
         // Fields in order of computation (spec §6).
-        for f in ["attn_in", "qkv", "attn", "attn_proj", "resid_attn", "ffn_in", "gate_up", "reglu", "down", "resid_ffn"] {
+        for f in crate::model::LayerTrace::STAGES {
             if let Some(d) = first_divergence(&json!({ f: lo[f].clone() }), &lt) {
                 return Some(format!("first differing layer output: layers.{l}.{} (expected {}, got {})", d.path, Value::Array(d.expected), Value::Array(d.actual)));
             }
