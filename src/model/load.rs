@@ -339,6 +339,12 @@ pub fn published_model_named_by(stored: u32) -> Option<&'static str> {
     KNOWN_MODELS.iter().find(|k| k.content_hash == stored || k.upstream_path_hash == stored).map(|k| k.name)
 }
 
+/// The `model_id_hash` upstream wrote for the published model file `name`
+/// (`v001_eng.czm`, `v000_eng.czm`): its path hash.
+pub fn upstream_model_id_hash(name: &str) -> Option<u32> {
+    KNOWN_MODELS.iter().find(|k| k.name == name).map(|k| k.upstream_path_hash)
+}
+
 /// The name of a published model from its content hash, if it is one.
 pub fn known_model_name(content_hash: u32) -> Option<&'static str> {
     KNOWN_MODELS.iter().find(|k| k.content_hash == content_hash).map(|k| k.name)
