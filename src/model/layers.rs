@@ -26,7 +26,8 @@ pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
 /// Exact dot product of two i8 vectors.
 /// Width: each product is at most 2^14 in magnitude; the model loader bounds
 /// every input width below 2^17, so the i32 sum cannot overflow and the
-/// wrapping add is exact (it keeps the loop vectorisable with overflow checks on).
+/// wrapping add is exact (it keeps the loop vectorisable in builds with
+/// overflow checks on, such as the test profile).
 #[inline(always)]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     debug_assert_eq!(a.len(), b.len());

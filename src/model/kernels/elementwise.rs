@@ -9,9 +9,10 @@
 //! compiled for the baseline target and again with AVX2 / AVX-512 enabled,
 //! chosen at run time (the result is the same integers on every path).
 //!
-//! The release profile keeps overflow checks on, which would stop the
-//! vectoriser; the loops therefore use wrapping operations *where the bound
-//! is proven* (stated at each function). None of them ever wraps.
+//! Builds with overflow checks (debug and the test profile) would stop the
+//! vectoriser on checked arithmetic; the loops therefore use wrapping
+//! operations *where the bound is proven* (stated at each function), so
+//! they vectorise with or without the checks. None of them ever wraps.
 
 use crate::model::layers::inv_rms_from_mean_sq;
 use crate::model::{Requant, HEAD_DIM, ROPE_PAIRS};
