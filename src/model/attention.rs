@@ -253,26 +253,7 @@ pub fn attend_head(
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { attend_head_avx2(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out) };
     }
-    attend_head_body(AttentionVariant::NORMATIVE, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
-}
-
-/// [`attend_head`] with the arithmetic of `variant` (not the hot path: the
-/// faults and witnesses of spec §11; the normative variant gives exactly
-/// [`attend_head`]'s outputs).
-#[allow(clippy::too_many_arguments)]
-pub fn attend_head_variant(
-    variant: AttentionVariant,
-    q_raw: &[i8],
-    pos: usize,
-    cache: &KvCache,
-    rope_cos: &[i16],
-    rope_sin: &[i16],
-    score_mult: i32,
-    sink_key: Option<&[i8; HEAD_DIM]>,
-    exp2: &[u16; 256],
-    out: &mut [i8],
-) {
-    attend_head_body(variant, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
+    attend_head_variant(AttentionVariant::NORMATIVE, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -289,12 +270,15 @@ unsafe fn attend_head_avx2(
     exp2: &[u16; 256],
     out: &mut [i8],
 ) {
-    attend_head_body(AttentionVariant::NORMATIVE, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
+    attend_head_variant(AttentionVariant::NORMATIVE, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
 }
 
+/// [`attend_head`] with the arithmetic of `variant`: the one head loop.
+/// [`attend_head`] passes [`AttentionVariant::NORMATIVE`] as a constant (the
+/// variant folds away); the faults and witnesses of spec §11 pass theirs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn attend_head_body(
+pub fn attend_head_variant(
     variant: AttentionVariant,
     q_raw: &[i8],
     pos: usize,
