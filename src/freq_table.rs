@@ -133,7 +133,7 @@ pub fn build_cumfreqs_with(
 ///
 /// * `e_j = exp(ℓ_j − M)` in 32-bit lanes ([`ExpNarrow`], [`exps_sub`] with
 ///   `kernel`) when `coef_q24` allows it (the published models' does), else
-///   as in [`exp_q16`] (`n·coef < 2^63`, `base·E < 2^33`);
+///   [`exp_q16`] itself, the one definition the fast forms are tested against;
 /// * `⌊e_j·R / Σe⌋` through f64: `e_j·R < 2^48` and `Σe < 2^37` are exact
 ///   f64 values, the correctly rounded quotient is within one of the floor,
 ///   and the exact integer remainder corrects it (so no 64-bit division).
@@ -162,7 +162,7 @@ pub fn build_freqs(
         Some(p) => exps_sub(kernel, logits, m, &p, exp2, freq),
         None => {
             let mut sum_e = 0u64;
-            exps(logits, m, coef_q24, &exp2.wide, freq, &mut sum_e);
+            exps(logits, m, coef_q24, &exp2.narrow, freq, &mut sum_e);
             sum_e
         }
     };
@@ -203,19 +203,13 @@ multiversion! {
 }
 
 multiversion! {
-    /// `out_j = exp(ℓ_j − M; coef)` (wrapping i32 difference, see [`exp_q16`])
-    /// and `sum = Σ out`, for any coefficient.
-    pub fn exps(logits: &[i32], m: i32, coef_q24: u32, exp2: &[u32; 256], out: &mut [u32], sum: &mut u64) {
+    /// `out_j = exp(ℓ_j − M; coef)` (wrapping i32 difference): [`exp_q16`]
+    /// itself, for the coefficients [`ExpNarrow`] does not take, and
+    /// `sum = Σ out`.
+    pub fn exps(logits: &[i32], m: i32, coef_q24: u32, exp2: &[u16; 256], out: &mut [u32], sum: &mut u64) {
         let mut s = 0u64;
         for (o, &l) in out.iter_mut().zip(logits) {
-            let d = l.wrapping_sub(m);
-            let n = u64::from(d.unsigned_abs());
-            let t = n.wrapping_mul(u64::from(coef_q24)).wrapping_add(1 << 23) >> 24;
-            let ip = t >> 8;
-            let fr = (t & 255) as usize;
-            let base = 65536u64 >> ip.min(63);
-            let e = (base.wrapping_mul(u64::from(exp2[fr])).wrapping_add(32768) >> 16).clamp(1, 65535) as u32;
-            let e = if d >= 0 { 65535 } else if ip >= 31 { 1 } else { e };
+            let e = exp_q16(l.wrapping_sub(m), coef_q24, exp2);
             *o = e;
             s = s.wrapping_add(u64::from(e));
         }

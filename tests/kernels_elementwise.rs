@@ -3,7 +3,7 @@
 //! references, on random and edge inputs.
 
 use czip::freq_table::{build_cumfreqs, build_cumfreqs_reference, build_freqs, symbol_interval};
-use czip::model::attention::OnlineSoftmax;
+use czip::model::attention::{score_from_dot, softmax_head_reference, AttentionVariant};
 use czip::model::batch_attention::{outputs, softmax_head, SoftmaxScratch};
 use czip::model::kernels::values::{weighted_sum, PackedValues};
 use czip::model::Kernel;
@@ -154,7 +154,7 @@ fn rmsnorm_reglu_rope_scores_match() {
         let mut got = vec![0; dots.len()];
         fast::scores(&dots, mult, &mut got);
         for (&d, &g) in dots.iter().zip(&got) {
-            let want = czip::numerics::sra_rne_tte_s64_to_s32(i64::from(czip::numerics::sra_rne_tte_s32(d, 2)) * i64::from(mult), 15);
+            let want = score_from_dot(d, mult);
             assert_eq!(g, want, "dot {d} mult {mult}");
         }
     }
@@ -184,7 +184,7 @@ fn exp_matches() {
 }
 
 /// The slice exps of every kernel (the AVX-512 register lookup included)
-/// against the per-element [`fast::exp_narrow`], over every argument from
+/// against the reference [`exp_q16`], over every argument from
 /// −3,000,000 to 10 and the edges, at every slice length up to 40 (every
 /// tail of a 16-lane vector) and every start offset mod 16.
 #[test]
@@ -193,15 +193,15 @@ fn slice_exps_match_the_element_exp() {
     let lut = Exp2Lut::new(&e);
     let mut rng = Rng(11);
     let all: Vec<i32> = (-3_000_000..=10).chain(edge_i32()).collect();
-    let p = fast::ExpNarrow::new(37_819).expect("the published softmax coefficient");
-    let others: Vec<fast::ExpNarrow> = [17_500u32, 100_000, 1 << 20, u32::MAX].iter().filter_map(|&c| fast::ExpNarrow::new(c)).collect();
-    assert_eq!(others.len(), 4);
+    let narrow = |coef: u32| fast::ExpNarrow::new(coef).expect("a coefficient the narrow form takes");
+    let p = narrow(37_819);
+    let others = [17_500u32, 100_000, 1 << 20, u32::MAX];
     for kernel in available_kernels() {
-        let params = [(&fast::ExpNarrow::ATTN, 0), (&p, 0), (&p, 12_345), (&p, i32::MIN), (&p, i32::MAX)];
-        for (coef_p, m) in params.into_iter().chain(others.iter().map(|o| (o, -77))) {
+        let params = [(ATTN_COEF_Q24, 0), (37_819, 0), (37_819, 12_345), (37_819, i32::MIN), (37_819, i32::MAX)];
+        for (coef, m) in params.into_iter().chain(others.iter().map(|&o| (o, -77))) {
             let mut out = vec![0u32; all.len()];
-            let sum = exps_sub(kernel, &all, m, coef_p, &lut, &mut out);
-            let want: Vec<u32> = all.iter().map(|&x| fast::exp_narrow(x.wrapping_sub(m), coef_p, &lut.wide)).collect();
+            let sum = exps_sub(kernel, &all, m, &narrow(coef), &lut, &mut out);
+            let want: Vec<u32> = all.iter().map(|&x| exp_q16(x.wrapping_sub(m), coef, &e)).collect();
             assert_eq!(out, want, "{kernel:?} m {m}");
             assert_eq!(sum, want.iter().map(|&x| u64::from(x)).sum::<u64>(), "{kernel:?} m {m}");
         }
@@ -212,14 +212,14 @@ fn slice_exps_match_the_element_exp() {
                 let m = rng.i32() % 1000;
                 let mut out = vec![7u32; len];
                 let sum = exps_sub(kernel, x, m, &p, &lut, &mut out);
-                let want: Vec<u32> = x.iter().map(|&v| fast::exp_narrow(v.wrapping_sub(m), &p, &lut.wide)).collect();
+                let want: Vec<u32> = x.iter().map(|&v| exp_q16(v.wrapping_sub(m), 37_819, &e)).collect();
                 assert_eq!((out, sum), (want.clone(), want.iter().map(|&v| u64::from(v)).sum()), "{kernel:?} len {len}");
             }
         }
     }
 }
 
-/// The portable softmax's segment weights against [`fast::exp_narrow`] with
+/// The portable softmax's segment weights against the reference [`exp_q16`] with
 /// the attention coefficient, weights and sum, for every length up to 70.
 #[test]
 fn segment_weights_match_the_element_exp() {
@@ -240,21 +240,15 @@ fn segment_weights_match_the_element_exp() {
             .collect();
         let (mut w, mut sum) = (vec![0u32; len], 0);
         segment_weights(&sc, m, &lut.wide, &mut w, &mut sum);
-        let want: Vec<u32> = sc.iter().map(|&s| fast::exp_narrow(s.wrapping_sub(m), &fast::ExpNarrow::ATTN, &lut.wide)).collect();
+        let want: Vec<u32> = sc.iter().map(|&s| exp_q16(s.wrapping_sub(m), ATTN_COEF_Q24, &e)).collect();
         assert_eq!((w, sum), (want.clone(), want.iter().sum::<u32>()), "round {round}");
     }
 }
 
+/// The reference head loop of spec §5 ([`softmax_head_reference`]) on scores.
 fn reference_head(scores: &[i32], sink: Option<i32>, values: &[i8], e: &[u16; 256]) -> [i8; 64] {
-    let mut sm = OnlineSoftmax::new();
-    if let Some(s) = sink {
-        sm.start_with_sink(s);
-    }
-    for (&s, v) in scores.iter().zip(values.chunks_exact(64)) {
-        sm.push(s, v, e);
-    }
     let mut out = [0i8; 64];
-    sm.output(&mut out);
+    softmax_head_reference(AttentionVariant::NORMATIVE, sink, scores.iter().copied().zip(values.chunks_exact(64)), e, &mut out);
     out
 }
 

@@ -2,7 +2,7 @@
 //! MSB-first into bytes"; the decoder "supplies 0 after the end").
 
 /// Appends bits to a byte vector, most significant bit of each byte first.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct BitWriter {
     out: Vec<u8>,
     /// Bits of the byte being assembled, right-aligned (`< 2^filled`).

@@ -4,8 +4,9 @@ use super::bit_io::BitWriter;
 use super::{narrow, symbol_edges, table_total, CoderError, FULL, HALF, QUARTER};
 
 /// Spec §7 encoder: state `lo`, `hi` (u32), the count of pending underflow
-/// (E3) bits, and the MSB-first output.
-#[derive(Debug)]
+/// (E3) bits, and the MSB-first output. `Clone` lets a search try a symbol
+/// on a copy (the conformance generator's longest-pending-run search).
+#[derive(Debug, Clone)]
 pub struct Encoder {
     lo: u32,
     hi: u32,

@@ -177,9 +177,7 @@ pub fn payload_digest(payload: &[u8]) -> String {
 /// [`payload_digest`], with `model_id_hash` read as `norm` says.
 pub fn payload_digest_with(payload: &[u8], norm: Normalise) -> String {
     let mut p = payload.to_vec();
-    if p.get(11) == Some(&0) {
-        p[11] = 6;
-    }
+    crate::container::normalise_context_log2(&mut p);
     if let (Some(h), Some(field)) = (norm.model_id_hash, p.get_mut(..4)) {
         field.copy_from_slice(&h.to_le_bytes());
     }

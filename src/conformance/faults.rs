@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use super::case::{array, as_array, as_int, Dtype};
 use super::op_table::Op;
 use super::ops::{attention, reference_op, Context, Outcome};
-use crate::model::attention::{score, KvCache, OnlineSoftmax};
-use crate::model::layers::rope;
-use crate::numerics::{div_rne_tte_s64_to_s32, isqrt32_restoring, sra_rne_tte_s32};
+use crate::model::attention::{attend_head_variant, AttentionVariant, KvCache, OutputClamp};
+use crate::model::HEAD_DIM;
+use crate::numerics::{isqrt32_restoring, sra_rne_tte_s32};
 
 /// The faults `serve --fault` can inject.
 pub const FAULTS: &[(&str, &str)] = &[
@@ -34,40 +34,17 @@ fn udiv_round_up(n: u32, d: u32) -> u32 {
     }
 }
 
-fn clamp_128(x: i32) -> i8 {
-    x.clamp(-128, 127) as i8
+/// The attention head of spec §5 ([`attend_head_variant`]) with a 32-bit
+/// wrapping accumulator.
+#[allow(clippy::too_many_arguments)]
+fn head_wrap(q: &[i8], p: usize, c: &KvCache, cs: &[i16], sn: &[i16], m: i32, k: Option<&[i8; HEAD_DIM]>, e: &[u16; 256], o: &mut [i8]) {
+    attend_head_variant(AttentionVariant::WRAP32, q, p, c, cs, sn, m, k, e, o)
 }
 
-/// The attention head of spec §5 with two knobs: a 32-bit wrapping
-/// accumulator, and the output clamp.
+/// The attention head of spec §5 with its output clamped to −128..127.
 #[allow(clippy::too_many_arguments)]
-fn faulty_head(wrap: bool, clamp: fn(i32) -> i8, q_raw: &[i8], pos: usize, cache: &KvCache, cos: &[i16], sin: &[i16], mult: i32, sink: Option<&[i8; 64]>, e: &[u16; 256], out: &mut [i8]) {
-    let mut q = [0i8; 64];
-    rope(q_raw, &cos[pos * 32..pos * 32 + 32], &sin[pos * 32..pos * 32 + 32], true, &mut q);
-    let mut sm = OnlineSoftmax::new();
-    if let Some(k) = sink {
-        sm.start_with_sink(score(&q, k, mult));
-    }
-    for t in 0..cache.len() {
-        sm.push(score(&q, cache.key(t), mult), cache.value(t), e);
-        if wrap {
-            sm.acc.iter_mut().for_each(|a| *a = i64::from(*a as i32));
-        }
-    }
-    let s = sm.s.max(1);
-    for (o, &a) in out.iter_mut().zip(&sm.acc) {
-        *o = clamp(div_rne_tte_s64_to_s32(a, s));
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn head_wrap(q: &[i8], p: usize, c: &KvCache, cs: &[i16], sn: &[i16], m: i32, k: Option<&[i8; 64]>, e: &[u16; 256], o: &mut [i8]) {
-    faulty_head(true, crate::numerics::clamp_i8, q, p, c, cs, sn, m, k, e, o)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn head_clamp(q: &[i8], p: usize, c: &KvCache, cs: &[i16], sn: &[i16], m: i32, k: Option<&[i8; 64]>, e: &[u16; 256], o: &mut [i8]) {
-    faulty_head(false, clamp_128, q, p, c, cs, sn, m, k, e, o)
+fn head_clamp(q: &[i8], p: usize, c: &KvCache, cs: &[i16], sn: &[i16], m: i32, k: Option<&[i8; HEAD_DIM]>, e: &[u16; 256], o: &mut [i8]) {
+    attend_head_variant(AttentionVariant::CLAMP_MINUS128, q, p, c, cs, sn, m, k, e, o)
 }
 
 fn int_of(a: &Value, k: &str) -> Option<i128> {
@@ -96,7 +73,7 @@ pub fn call(fault: &str, ctx: &Context, op: Op, a: &Value) -> Outcome {
             }
             _ => None,
         },
-        ("clamp-128", Op::ClampI8) => int_of(a, "x").map(|x| Ok(json!({"result": clamp_128(x as i32)}))),
+        ("clamp-128", Op::ClampI8) => int_of(a, "x").map(|x| Ok(json!({"result": OutputClamp::Minus128.apply(x as i32)}))),
         ("clamp-128", Op::Attention) => Some(attention(a, head_clamp)),
         ("wrap-accumulator", Op::Attention) => Some(attention(a, head_wrap)),
         _ => None,

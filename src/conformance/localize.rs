@@ -50,7 +50,7 @@ fn first_layer(imp: &mut dyn Implementation, ctx: &Context, model: &str, tokens:
     for (l, lo) in layers.iter().enumerate() {
         let lt = theirs.get("layers").and_then(|x| x.get(l)).cloned().unwrap_or(Value::Null);
         // Fields in order of computation (spec §6).
-        for f in ["attn_in", "qkv", "attn", "attn_proj", "resid_attn", "ffn_in", "gate_up", "reglu", "down", "resid_ffn"] {
+        for f in crate::model::LayerTrace::STAGES {
             if let Some(d) = first_divergence(&json!({ f: lo[f].clone() }), &lt) {
                 return Some(Finding::Layer { layer: l, stage: f.to_string(), path: d.path, expected: d.expected, actual: d.actual });
             }

@@ -18,7 +18,7 @@ use crate::freq_table::build_cumfreqs_with;
 use crate::model::attention::{attend_head, KvCache};
 use crate::model::kernels::exps::Exp2Lut;
 use crate::model::layers::{linear, reglu, requantize, rmsnorm, rope};
-use crate::model::{ForwardState, Kernel, Requant};
+use crate::model::{ForwardState, Kernel, Requant, StageValues};
 use crate::numerics as n;
 use crate::pipeline::{
     compress_staged, decompress_staged, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions, EncodedChunks, Engine,
@@ -563,18 +563,11 @@ fn model_trace(ctx: &Context, a: &Value) -> OpResult {
     let layers: Vec<Value> = trace
         .iter()
         .map(|t| {
-            json!({
-                "attn_in": array(&vals(&t.attn_in), Dtype::I8),
-                "qkv": array(&vals(&t.qkv), Dtype::I8),
-                "attn": array(&vals(&t.attn), Dtype::I8),
-                "attn_proj": array(&vals(&t.attn_proj), Dtype::I8),
-                "resid_attn": array(&vals(&t.resid_attn), Dtype::I32),
-                "ffn_in": array(&vals(&t.ffn_in), Dtype::I8),
-                "gate_up": array(&vals(&t.gate_up), Dtype::I8),
-                "reglu": array(&vals(&t.reglu), Dtype::I8),
-                "down": array(&vals(&t.down), Dtype::I8),
-                "resid_ffn": array(&vals(&t.resid_ffn), Dtype::I32),
-            })
+            let stage = |v| match v {
+                StageValues::I8(x) => array(&vals(x), Dtype::I8),
+                StageValues::I32(x) => array(&vals(x), Dtype::I32),
+            };
+            Value::Object(t.stages().into_iter().map(|(k, v)| (k.to_string(), stage(v))).collect())
         })
         .collect();
     Ok(json!({ "layers": layers, "logits": array(&vals(&logits), Dtype::I32) }))

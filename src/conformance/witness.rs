@@ -3,9 +3,9 @@
 //! change a value. A runner that localised a failure to a chunk and a token
 //! uses these to name the cause.
 
-use crate::model::attention::{score, KvCache, OnlineSoftmax};
+use crate::model::attention::{attend_head_variant, AttentionVariant, KvCache};
 use crate::model::layers::rope;
-use crate::model::{ForwardState, LayerTrace, HEAD_DIM};
+use crate::model::{ForwardState, LayerTrace, HEAD_DIM, ROPE_PAIRS};
 use crate::numerics::{clamp_i8, isqrt32_restoring};
 use crate::Model;
 
@@ -77,7 +77,7 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
         // Attention: exact vs a wrapping 32-bit accumulator (replayed from the trace's QKV).
         for (l, t) in trace.iter().enumerate() {
             let w = model.layer(l);
-            let row = p * 32..(p + 1) * 32;
+            let row = p * ROPE_PAIRS..(p + 1) * ROPE_PAIRS;
             let (cos, sin) = (&model.rope_cos()[row.clone()], &model.rope_sin()[row]);
             let mut k_rot = [0i8; HEAD_DIM];
             rope(&t.qkv[d..d + HEAD_DIM], cos, sin, false, &mut k_rot);
@@ -86,23 +86,11 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
                 continue;
             }
             for h in 0..c.n_heads {
-                let mut q = [0i8; HEAD_DIM];
-                rope(&t.qkv[h * HEAD_DIM..(h + 1) * HEAD_DIM], cos, sin, true, &mut q);
-                let (mut exact, mut wrapped) = (OnlineSoftmax::new(), OnlineSoftmax::new());
-                if let Some(k) = w.sink_key {
-                    let s = score(&q, k, w.score_mult[h]);
-                    exact.start_with_sink(s);
-                    wrapped.start_with_sink(s);
-                }
-                for tpos in 0..caches[l].len() {
-                    let s = score(&q, caches[l].key(tpos), w.score_mult[h]);
-                    exact.push(s, caches[l].value(tpos), model.exp2());
-                    wrapped.push(s, caches[l].value(tpos), model.exp2());
-                    wrapped.acc.iter_mut().for_each(|a| *a = i64::from(*a as i32));
-                }
+                let q_raw = &t.qkv[h * HEAD_DIM..(h + 1) * HEAD_DIM];
                 let (mut y_exact, mut y_wrapped) = ([0i8; HEAD_DIM], [0i8; HEAD_DIM]);
-                exact.output(&mut y_exact);
-                wrapped.output(&mut y_wrapped);
+                for (variant, y) in [(AttentionVariant::NORMATIVE, &mut y_exact), (AttentionVariant::WRAP32, &mut y_wrapped)] {
+                    attend_head_variant(variant, q_raw, p, &caches[l], model.rope_cos(), model.rope_sin(), w.score_mult[h], w.sink_key, model.exp2(), y);
+                }
                 if y_exact != y_wrapped {
                     note("i32_accumulator", format!("attention layers.{l} head {h}: Σ w·v passes 2^31 and a 32-bit accumulator changes the output"));
                     break;

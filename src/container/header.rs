@@ -51,6 +51,28 @@ pub const CONTEXT_LOG2_MIN: u8 = 6;
 pub const CONTEXT_LOG2_MAX: u8 = 12;
 /// What a stored `context_length_log2` of 0 means (files from before levels).
 pub const CONTEXT_LOG2_ZERO_MEANS: u8 = 6;
+/// Offset of `context_length_log2` in the inner payload.
+pub const CONTEXT_LOG2_OFFSET: usize = 11;
+
+/// The chunk exponent k a stored `context_length_log2` byte means: the byte
+/// itself, except 0 (files from before levels), which means 6 (spec §9).
+/// The one definition of that rule.
+pub const fn chunk_log2_of(stored: u8) -> u8 {
+    if stored == 0 {
+        CONTEXT_LOG2_ZERO_MEANS
+    } else {
+        stored
+    }
+}
+
+/// Writes byte 11 of an inner payload as the k it means ([`chunk_log2_of`]),
+/// so that the two spellings of k = 6 compare equal; a payload too short to
+/// have the byte is left as it is.
+pub fn normalise_context_log2(payload: &mut [u8]) {
+    if let Some(b) = payload.get_mut(CONTEXT_LOG2_OFFSET) {
+        *b = chunk_log2_of(*b);
+    }
+}
 
 /// flags bit0: multifile (not supported by this reader).
 pub const FLAG_MULTIFILE: u8 = 0b01;
@@ -186,11 +208,7 @@ pub struct InnerHeader {
 impl InnerHeader {
     /// k: the stored `context_length_log2`, with 0 read as 6.
     pub fn chunk_log2(&self) -> u8 {
-        if self.context_length_log2_raw == 0 {
-            CONTEXT_LOG2_ZERO_MEANS
-        } else {
-            self.context_length_log2_raw
-        }
+        chunk_log2_of(self.context_length_log2_raw)
     }
 
     /// K = 2^k tokens per chunk (saturates for nonsense k on an unvalidated header).
@@ -237,7 +255,7 @@ impl InnerHeader {
         let chunk_count = u32_at(payload, 4).ok_or_else(short)?;
         let last_chunk_tokens = u16_at(payload, 8).ok_or_else(short)?;
         let tokenizer_id = u8_at(payload, 10).ok_or_else(short)?;
-        let context_length_log2_raw = u8_at(payload, 11).ok_or_else(short)?;
+        let context_length_log2_raw = u8_at(payload, CONTEXT_LOG2_OFFSET).ok_or_else(short)?;
         let expected = inner_header_len(chunk_count);
         if u64::from(outer_header_len) != expected {
             return Err(ContainerError::HeaderLenMismatch {

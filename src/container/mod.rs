@@ -98,8 +98,9 @@ pub use file::{
     ReadLimits, WriteParams,
 };
 pub use header::{
-    max_chunk_bytes, InnerHeader, OuterHeader, CHUNK_FINISH_BYTES, MAX_CHUNK_BYTES_PER_TOKEN,
-    CONTEXT_LOG2_MAX, CONTEXT_LOG2_MIN, CONTEXT_LOG2_ZERO_MEANS,
+    chunk_log2_of, max_chunk_bytes, normalise_context_log2, InnerHeader, OuterHeader,
+    CHUNK_FINISH_BYTES, MAX_CHUNK_BYTES_PER_TOKEN, CONTEXT_LOG2_MAX, CONTEXT_LOG2_MIN,
+    CONTEXT_LOG2_OFFSET, CONTEXT_LOG2_ZERO_MEANS,
     INNER_FIXED_LEN, MAGIC, MAX_CHUNK_BYTES, MAX_CHUNK_COUNT, OUTER_HEADER_LEN,
 };
 pub use outer_codec::{

@@ -6,7 +6,7 @@
 //! rounding), so positions are visited strictly in order 0..=p.
 
 use super::layers::{dot_i8, rope};
-use super::HEAD_DIM;
+use super::{HEAD_DIM, ROPE_PAIRS};
 use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32, exp_q16, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, ATTN_COEF_Q24};
 
 /// `Q_SHIFT` of spec §3.
@@ -58,13 +58,72 @@ impl KvCache {
     }
 }
 
-/// Attention score of spec §5:
-/// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(q·k, 2) · score_mult, 15)`.
-/// Widths: `q·k` fits i32 (64·2^14); the product is exact in i64.
+/// Attention score of spec §5 from a query and a key:
+/// `score_from_dot(q·k, score_mult)`.
 #[inline(always)]
 pub fn score(q: &[i8], k: &[i8], score_mult: i32) -> i32 {
-    let dot = dot_i8(q, k);
+    score_from_dot(dot_i8(q, k), score_mult)
+}
+
+/// The score rule of spec §5 on the exact dot product `q·k`:
+/// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(q·k, 2) · score_mult, 15)`.
+/// Widths: `q·k` fits i32 (64·2^14); the product is exact in i64. The one
+/// definition: [`score`], the batched sink score and the tests of the f64
+/// fast form ([`scores`](super::kernels::elementwise::scores)) call it.
+#[inline(always)]
+pub fn score_from_dot(dot: i32, score_mult: i32) -> i32 {
     sra_rne_tte_s64_to_s32(i64::from(sra_rne_tte_s32(dot, Q_SHIFT)) * i64::from(score_mult), SCORE_SHIFT)
+}
+
+/// The attention accumulator's arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accumulator {
+    /// Exact (i64), as spec §11 requires.
+    #[default]
+    Exact,
+    /// 32-bit, wrapping after every position (a known departure, spec §11).
+    Wrap32,
+}
+
+/// The clamp of the attention output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputClamp {
+    /// `clamp_i8`, −127..127 (spec §1).
+    #[default]
+    Normative,
+    /// −128..127 (a known departure, spec §11).
+    Minus128,
+}
+
+impl OutputClamp {
+    /// `x` clamped to this range.
+    #[inline(always)]
+    pub fn apply(self, x: i32) -> i8 {
+        match self {
+            OutputClamp::Normative => clamp_i8(x),
+            OutputClamp::Minus128 => x.clamp(-128, 127) as i8,
+        }
+    }
+}
+
+/// The arithmetic of one attention head: the spec's
+/// ([`NORMATIVE`](Self::NORMATIVE), the default) or one of the known
+/// departures of spec §11, for the fault injection and the witnesses
+/// (`conformance::faults`, `conformance::witness`). The normative path
+/// passes it as a constant, so the variant costs nothing there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AttentionVariant {
+    pub accumulator: Accumulator,
+    pub clamp: OutputClamp,
+}
+
+impl AttentionVariant {
+    /// Spec §5 as written.
+    pub const NORMATIVE: AttentionVariant = AttentionVariant { accumulator: Accumulator::Exact, clamp: OutputClamp::Normative };
+    /// The 32-bit wrapping accumulator (the latest public Rust).
+    pub const WRAP32: AttentionVariant = AttentionVariant { accumulator: Accumulator::Wrap32, clamp: OutputClamp::Normative };
+    /// The output clamped to −128..127.
+    pub const CLAMP_MINUS128: AttentionVariant = AttentionVariant { accumulator: Accumulator::Exact, clamp: OutputClamp::Minus128 };
 }
 
 /// The online-softmax state of one head (spec §5): running maximum `m`
@@ -119,11 +178,27 @@ impl OnlineSoftmax {
         }
     }
 
+    /// [`push`](Self::push) with the accumulator arithmetic of `acc`: with
+    /// [`Accumulator::Wrap32`] each accumulator is then wrapped to i32.
+    #[inline(always)]
+    pub fn push_with(&mut self, acc: Accumulator, sc: i32, v: &[i8], exp2: &[u16; 256]) {
+        self.push(sc, v, exp2);
+        if acc == Accumulator::Wrap32 {
+            self.acc.iter_mut().for_each(|a| *a = i64::from(*a as i32));
+        }
+    }
+
     /// `y_i = clamp_i8(div_rne_tte_s64_to_s32(acc_i, S == 0 ? 1 : S))`.
     pub fn output(&self, out: &mut [i8]) {
+        self.output_with(OutputClamp::Normative, out)
+    }
+
+    /// [`output`](Self::output) with the clamp `clamp`.
+    #[inline(always)]
+    pub fn output_with(&self, clamp: OutputClamp, out: &mut [i8]) {
         let s = self.s.max(1);
         for (o, &a) in out.iter_mut().zip(&self.acc) {
-            *o = clamp_i8(div_rne_tte_s64_to_s32(a, s));
+            *o = clamp.apply(div_rne_tte_s64_to_s32(a, s));
         }
     }
 }
@@ -132,6 +207,30 @@ impl Default for OnlineSoftmax {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The head loop of spec §5 on scores: the optional sink score, then each
+/// position's `(score, value row)` in position order, folded into an
+/// [`OnlineSoftmax`] with the arithmetic of `variant`; writes the head's 64
+/// outputs. The one definition of the loop: [`attend_head`] calls it, and
+/// the segment-form fast path ([`batch_attention`](super::batch_attention))
+/// is tested against it (`tests/kernels_elementwise.rs`).
+#[inline(always)]
+pub fn softmax_head_reference<'a>(
+    variant: AttentionVariant,
+    sink_score: Option<i32>,
+    positions: impl IntoIterator<Item = (i32, &'a [i8])>,
+    exp2: &[u16; 256],
+    out: &mut [i8],
+) {
+    let mut sm = OnlineSoftmax::new();
+    if let Some(s) = sink_score {
+        sm.start_with_sink(s);
+    }
+    for (sc, v) in positions {
+        sm.push_with(variant.accumulator, sc, v, exp2);
+    }
+    sm.output_with(variant.clamp, out);
 }
 
 /// One head over the cache rows 0..cache.len(): rotates `q_raw` for position
@@ -154,7 +253,7 @@ pub fn attend_head(
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { attend_head_avx2(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out) };
     }
-    attend_head_body(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
+    attend_head_variant(AttentionVariant::NORMATIVE, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -171,12 +270,16 @@ unsafe fn attend_head_avx2(
     exp2: &[u16; 256],
     out: &mut [i8],
 ) {
-    attend_head_body(q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
+    attend_head_variant(AttentionVariant::NORMATIVE, q_raw, pos, cache, rope_cos, rope_sin, score_mult, sink_key, exp2, out)
 }
 
+/// [`attend_head`] with the arithmetic of `variant`: the one head loop.
+/// [`attend_head`] passes [`AttentionVariant::NORMATIVE`] as a constant (the
+/// variant folds away); the faults and witnesses of spec §11 pass theirs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn attend_head_body(
+pub fn attend_head_variant(
+    variant: AttentionVariant,
     q_raw: &[i8],
     pos: usize,
     cache: &KvCache,
@@ -188,14 +291,9 @@ fn attend_head_body(
     out: &mut [i8],
 ) {
     let mut q = [0i8; HEAD_DIM];
-    let row = pos * 32..(pos + 1) * 32;
+    let row = pos * ROPE_PAIRS..(pos + 1) * ROPE_PAIRS;
     rope(q_raw, &rope_cos[row.clone()], &rope_sin[row], true, &mut q);
-    let mut sm = OnlineSoftmax::new();
-    if let Some(k) = sink_key {
-        sm.start_with_sink(score(&q, k, score_mult));
-    }
-    for t in 0..cache.len() {
-        sm.push(score(&q, cache.key(t), score_mult), cache.value(t), exp2);
-    }
-    sm.output(out);
+    let sink = sink_key.map(|k| score(&q, k, score_mult));
+    let positions = (0..cache.len()).map(|t| (score(&q, cache.key(t), score_mult), cache.value(t)));
+    softmax_head_reference(variant, sink, positions, exp2, out);
 }

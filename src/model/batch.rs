@@ -20,13 +20,14 @@
 //! (later positions of the same slot, computed by the batched score product,
 //! are ignored), in position order (see [`batch_attention`](super::batch_attention)).
 
+use super::attention::score_from_dot;
 use super::batch_attention::{softmax_head, SoftmaxScratch};
 use super::forward::StepError;
 use super::kernels::elementwise::{add_rows, clamp_rows, reglu, requantize, rmsnorm, rope, scores};
 use super::kernels::values::PackedValues;
 use super::kernels::{gemm, Kernel, PackedRows};
-use super::{Model, HEAD_DIM};
-use crate::numerics::{sra_rne_tte_s32, sra_rne_tte_s64_to_s32};
+use super::layers::dot_i8;
+use super::{Model, HEAD_DIM, ROPE_PAIRS};
 
 /// K/V of one layer of one slot. Keys are RoPE'd and packed (one packed row
 /// per position) so that all heads' scores are one kernel call; values are
@@ -183,7 +184,7 @@ impl BatchForward {
             let mut k_rot = [0i8; HEAD_DIM];
             for (r, &(slot, _)) in rows.iter().enumerate() {
                 let p = self.pos[r];
-                let (cos, sin) = (&model.rope_cos()[p * 32..(p + 1) * 32], &model.rope_sin()[p * 32..(p + 1) * 32]);
+                let (cos, sin) = (&model.rope_cos()[p * ROPE_PAIRS..(p + 1) * ROPE_PAIRS], &model.rope_sin()[p * ROPE_PAIRS..(p + 1) * ROPE_PAIRS]);
                 let row = &self.qkv[r * qkv_w..(r + 1) * qkv_w];
                 let (q_all, kv) = row.split_at(d);
                 let (k, val) = kv.split_at(HEAD_DIM);
@@ -339,7 +340,7 @@ fn attend_rows(
                 for h in 0..nh {
                     let q = &qrot[rr * d + h * HEAD_DIM..rr * d + (h + 1) * HEAD_DIM];
                     let mult = w.score_mult[h];
-                    let sink = w.sink_key.map(|k| score_of_dot(dot64(q, k), mult));
+                    let sink = w.sink_key.map(|k| score_from_dot(dot_i8(q, k), mult));
                     let row = &sc.scores[((rr - r) * nh + h) * cap..][..p + 1];
                     scores(row, mult, &mut sc.head_scores[..=p]);
                     softmax_head(
@@ -356,15 +357,4 @@ fn attend_rows(
             r = end;
         }
     })
-}
-
-/// Spec §5 score from the exact dot product:
-/// `sra_rne_tte_s64_to_s32(sra_rne_tte_s32(dot, 2) · score_mult, 15)`.
-#[inline(always)]
-fn score_of_dot(dot: i32, mult: i32) -> i32 {
-    sra_rne_tte_s64_to_s32(i64::from(sra_rne_tte_s32(dot, 2)) * i64::from(mult), 15)
-}
-
-fn dot64(a: &[i8], b: &[i8]) -> i32 {
-    a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
 }

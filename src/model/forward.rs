@@ -3,7 +3,7 @@
 
 use super::attention::{attend_head, KvCache};
 use super::layers::{linear, requantize, reglu, rmsnorm, rope};
-use super::{Model, HEAD_DIM};
+use super::{Model, HEAD_DIM, ROPE_PAIRS};
 use crate::numerics::clamp_i8;
 
 /// Why a step could not run (a caller error, never a data-dependent one).
@@ -56,6 +56,44 @@ pub struct LayerTrace {
     pub down: Vec<i8>,
     /// residual after the FFN block.
     pub resid_ffn: Vec<i32>,
+}
+
+/// The values of one [`LayerTrace`] stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageValues<'a> {
+    I8(&'a [i8]),
+    /// The residuals (unclamped).
+    I32(&'a [i32]),
+}
+
+impl LayerTrace {
+    /// The stage names, in order of computation (spec §6): the one list the
+    /// trace answer (`model_trace`) and the localisation walk.
+    pub const STAGES: [&'static str; 10] =
+        ["attn_in", "qkv", "attn", "attn_proj", "resid_attn", "ffn_in", "gate_up", "reglu", "down", "resid_ffn"];
+
+    /// Every stage with its name ([`STAGES`](Self::STAGES)), in that order.
+    pub fn stages(&self) -> [(&'static str, StageValues<'_>); 10] {
+        use StageValues::{I32, I8};
+        let v = [
+            I8(&self.attn_in),
+            I8(&self.qkv),
+            I8(&self.attn),
+            I8(&self.attn_proj),
+            I32(&self.resid_attn),
+            I8(&self.ffn_in),
+            I8(&self.gate_up),
+            I8(&self.reglu),
+            I8(&self.down),
+            I32(&self.resid_ffn),
+        ];
+        std::array::from_fn(|i| (Self::STAGES[i], v[i]))
+    }
+
+    /// The stage called `name`, if it is one of [`STAGES`](Self::STAGES).
+    pub fn stage(&self, name: &str) -> Option<StageValues<'_>> {
+        self.stages().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
 }
 
 /// Everything one chunk worker needs: KV caches and scratch buffers, sized
@@ -134,7 +172,7 @@ impl ForwardState {
         if pos >= capacity {
             return Err(StepError::PositionBeyondCapacity { pos, capacity });
         }
-        let rope_row = pos * 32..(pos + 1) * 32;
+        let rope_row = pos * ROPE_PAIRS..(pos + 1) * ROPE_PAIRS;
         let (cos, sin) = (&model.rope_cos()[rope_row.clone()], &model.rope_sin()[rope_row]);
 
         // Residual x = embed[tok] as i32.

@@ -1,7 +1,7 @@
 //! Per-vector layer operations of spec §5. Each writes into a caller-owned
 //! output slice, so the forward pass allocates nothing per token.
 
-use super::Requant;
+use super::{Requant, HEAD_DIM, ROPE_PAIRS};
 use crate::numerics::{clamp_i8, clamp_i8_i64, isqrt32_restoring, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, udiv_rne_tte_u32};
 
 /// Requantize, spec §5: `shift <= 0`: `clamp(x·mult, -127, 127)` (exact
@@ -26,7 +26,8 @@ pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
 /// Exact dot product of two i8 vectors.
 /// Width: each product is at most 2^14 in magnitude; the model loader bounds
 /// every input width below 2^17, so the i32 sum cannot overflow and the
-/// wrapping add is exact (it keeps the loop vectorisable with overflow checks on).
+/// wrapping add is exact (it keeps the loop vectorisable in builds with
+/// overflow checks on, such as the test profile).
 #[inline(always)]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     debug_assert_eq!(a.len(), b.len());
@@ -115,15 +116,15 @@ pub fn reglu(gate: &[i8], up: &[i8], out: &mut [i8]) {
 /// K: `clamp_i8(sra(a, 15))`. Q (`is_query`): `clamp_i8(sra(sra(a, 15), 1))`,
 /// two separate roundings (the extra `NET_Q_SHIFT` of spec §3).
 pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
-    debug_assert!(x.len() == 64 && out.len() == 64 && cos.len() == 32 && sin.len() == 32);
+    debug_assert!(x.len() == HEAD_DIM && out.len() == HEAD_DIM && cos.len() == ROPE_PAIRS && sin.len() == ROPE_PAIRS);
     let extra = u32::from(is_query);
-    for i in 0..32 {
-        let (x0, x1) = (i32::from(x[i]), i32::from(x[i + 32]));
+    for i in 0..ROPE_PAIRS {
+        let (x0, x1) = (i32::from(x[i]), i32::from(x[i + ROPE_PAIRS]));
         let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
         let a = x0 * c - x1 * s;
         let b = x0 * s + x1 * c;
         out[i] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(a, 15), extra));
-        out[i + 32] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(b, 15), extra));
+        out[i + ROPE_PAIRS] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(b, 15), extra));
     }
 }
 

@@ -23,6 +23,9 @@ use crate::tokenizer::Tokenizer;
 
 /// Width of every attention head and of the single K/V head.
 pub const HEAD_DIM: usize = 64;
+/// RoPE pairs per head (`HEAD_DIM / 2`): the columns of `lut.rope_cos` /
+/// `lut.rope_sin` (spec §2).
+pub const ROPE_PAIRS: usize = HEAD_DIM / 2;
 /// Largest decompressed tokenizer JSON accepted (the published ones are ~20 KB).
 const MAX_TOKENIZER_JSON: usize = 64 << 20;
 /// Largest linear input width for which Σ i8·i8 provably fits i32:
@@ -334,6 +337,12 @@ pub fn classify(stored: u32, content_hash: u32) -> ModelMatch {
 /// upstream's path hash), by file name.
 pub fn published_model_named_by(stored: u32) -> Option<&'static str> {
     KNOWN_MODELS.iter().find(|k| k.content_hash == stored || k.upstream_path_hash == stored).map(|k| k.name)
+}
+
+/// The `model_id_hash` upstream wrote for the published model file `name`
+/// (`v001_eng.czm`, `v000_eng.czm`): its path hash.
+pub fn upstream_model_id_hash(name: &str) -> Option<u32> {
+    KNOWN_MODELS.iter().find(|k| k.name == name).map(|k| k.upstream_path_hash)
 }
 
 /// The name of a published model from its content hash, if it is one.

@@ -20,10 +20,10 @@ pub mod load;
 pub mod packed_model;
 
 pub use batch::BatchForward;
-pub use forward::{ForwardState, LayerTrace};
+pub use forward::{ForwardState, LayerTrace, StageValues};
 pub use kernels::Kernel;
 pub use packed_model::PackedModel;
-pub use load::{ModelError, HEAD_DIM};
+pub use load::{ModelError, HEAD_DIM, ROPE_PAIRS};
 
 use crate::tokenizer::Tokenizer;
 

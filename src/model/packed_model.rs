@@ -6,7 +6,7 @@
 
 use super::kernels::exps::Exp2Lut;
 use super::kernels::PackedRows;
-use super::Model;
+use super::{Model, HEAD_DIM};
 
 /// One layer's matrices, packed.
 pub struct PackedLayer {
@@ -36,7 +36,7 @@ impl PackedModel {
             .map(|n| {
                 let w = model.layer(n);
                 PackedLayer {
-                    qkv: PackedRows::from_matrix(w.qkv, d + 128, d),
+                    qkv: PackedRows::from_matrix(w.qkv, d + 2 * HEAD_DIM, d),
                     out: PackedRows::from_matrix(w.out, d, d),
                     up: PackedRows::from_matrix(w.up, 2 * f, d),
                     down: PackedRows::from_matrix(w.down, d, f),

@@ -21,6 +21,7 @@ use crate::conformance::ops::{reference, Context, Outcome};
 use rayon::prelude::*;
 use crate::conformance::case::{hex, sha256_hex, unhex};
 use crate::container::{read_file, OuterCodec, ReadLimits};
+use crate::model::load::upstream_model_id_hash;
 
 const NO_LIMITS: ReadLimits = ReadLimits { model_capacity_tokens: None };
 
@@ -34,6 +35,13 @@ struct Target {
     max_bytes: usize,
 }
 
+/// Upstream's `model_id_hash` of a published model (`v001`, `v000`), as 8 hex
+/// digits, from the one table of published models (`model::load`).
+fn published_hash(model: &str) -> String {
+    let h = upstream_model_id_hash(&format!("{model}_eng.czm")).unwrap_or_else(|| panic!("{model} is a published model"));
+    format!("{h:08x}")
+}
+
 fn outer_with_codec(file: &[u8], payload: &[u8], codec: OuterCodec) -> Result<Vec<u8>, String> {
     let mut out = file[..16].to_vec();
     out[7] = codec.id();
@@ -44,8 +52,8 @@ fn outer_with_codec(file: &[u8], payload: &[u8], codec: OuterCodec) -> Result<Ve
 pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) -> Result<(), String> {
     let texts = corpus(corpus_dir)?;
     let mut targets = vec![
-        Target { model: "v001".into(), short: "v001".into(), levels: (1..=5).map(Some).collect(), hash: "271bf17f".into(), requires: vec![], max_bytes: usize::MAX },
-        Target { model: "v000".into(), short: "v000".into(), levels: vec![None], hash: "875b46ff".into(), requires: vec![], max_bytes: usize::MAX },
+        Target { model: "v001".into(), short: "v001".into(), levels: (1..=5).map(Some).collect(), hash: published_hash("v001"), requires: vec![], max_bytes: usize::MAX },
+        Target { model: "v000".into(), short: "v000".into(), levels: vec![None], hash: published_hash("v000"), requires: vec![], max_bytes: usize::MAX },
     ];
     for s in synthetic {
         let m = g.ctx.model(&s.model_ref())?;
@@ -209,7 +217,8 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
         if std::str::from_utf8(bytes).is_ok() {
             continue;
         }
-        for (m, hash, level) in [("v001", "271bf17f", Some(1)), ("v000", "875b46ff", None)] {
+        for (m, level) in [("v001", Some(1)), ("v000", None)] {
+            let hash = published_hash(m);
             let id = format!("file.reject.compress.{m}.corpus_{}", name.replace('.', "_"));
             let args = json!({"model": m, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": hash});
             g.reject(f, &id, "compress", args, &[], &["edge"])?;
@@ -217,7 +226,7 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
     }
     for (kind, h) in [("lone_ff", "41ff42"), ("overlong", "c080"), ("surrogate", "eda080"), ("above_max", "f4908080"), ("truncated", "68656c6c6fe282"), ("lone_continuation", "80")] {
         let id = format!("file.reject.compress.v001.{kind}");
-        let args = json!({"model": "v001", "text": {"hex": h}, "level": 1, "codec": "zstd", "model_id_hash": "271bf17f"});
+        let args = json!({"model": "v001", "text": {"hex": h}, "level": 1, "codec": "zstd", "model_id_hash": published_hash("v001")});
         g.reject(f, &id, "compress", args, &[], &["edge"])?;
     }
     // A level above the model's capacity (§8.2).
@@ -234,7 +243,7 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
 
     // Malformed containers, from small reference files.
     let base = |g: &mut Gen, m: &str, level: Option<u8>, codec: &str| -> Result<(Vec<u8>, Vec<u8>), String> {
-        let args = json!({"model": m, "text": small, "level": level, "codec": codec, "model_id_hash": "271bf17f"});
+        let args = json!({"model": m, "text": small, "level": level, "codec": codec, "model_id_hash": published_hash("v001")});
         let ans = g.answer("compress", &args)?;
         let fb = unhex(ans["file_hex"].as_str().unwrap_or("")).ok_or("file_hex")?;
         let payload = read_file(&fb, &NO_LIMITS).map_err(|e| e.to_string())?.payload;
@@ -370,7 +379,7 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
             let chunk = unhex(ans["bytes_hex"].as_str().unwrap_or("")).ok_or("bytes_hex")?;
             let params = crate::container::WriteParams {
                 codec: OuterCodec::Brotli,
-                model_id_hash: 0x271b_f17f,
+                model_id_hash: upstream_model_id_hash("v001_eng.czm").ok_or("v001 is published")?,
                 chunk_log2: 6,
                 uncompressed_len: (2 + nbytes) as u32,
                 last_chunk_tokens: 3,

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::rng::Rng;
 use super::synthetic::SyntheticModel;
 use super::{Gen, Suites};
+use crate::coder::Encoder;
 use crate::conformance::case::{array, as_array, hex, Dtype};
 
 /// The four token sequences of the upstream logits vectors (just token ids).
@@ -272,33 +273,6 @@ fn activation_stats(trace: &Value) -> String {
     parts.join("; ")
 }
 
-/// Encoder of spec §7, only to search symbol sequences with long pending runs
-/// (expectations still come from the reference).
-fn pending_after(lo: &mut u64, hi: &mut u64, pending: &mut u64, cum: &[u32], s: usize) {
-    const FULL: u64 = 0xFFFF_FFFF;
-    const HALF: u64 = 1 << 31;
-    const QUARTER: u64 = 1 << 30;
-    let t = *cum.last().unwrap_or(&1) as u64;
-    let r = *hi - *lo + 1;
-    let c_hi = cum[s] as u64;
-    let c_lo = if s == 0 { 0 } else { cum[s - 1] as u64 };
-    *hi = *lo + c_hi * r / t - 1;
-    *lo += c_lo * r / t;
-    loop {
-        if (*lo ^ *hi) & HALF == 0 {
-            *pending = 0;
-            *lo = (*lo << 1) & FULL;
-            *hi = ((*hi << 1) & FULL) | 1;
-        } else if *lo & !*hi & QUARTER != 0 {
-            *pending += 1;
-            *lo = ((*lo << 1) ^ HALF) & FULL;
-            *hi = (((*hi ^ HALF) << 1) | HALF | 1) & FULL;
-        } else {
-            break;
-        }
-    }
-}
-
 fn coder(g: &mut Gen) -> Result<(), String> {
     let f = "chunk/coder.jsonl";
     let mut r = Rng::new(0x32_0000);
@@ -329,19 +303,21 @@ fn coder(g: &mut Gen) -> Result<(), String> {
     // Near-half 2-symbol tables: pick, at each step, the symbol that keeps the most pending bits.
     for (i, split) in [T30 / 2 + 1, T30 / 2 - 1, T30 / 2 + 12345, (T30 / 2) + (T30 / 64)].into_iter().enumerate() {
         let cum = [split, T30];
-        let (mut lo, mut hi, mut pend) = (0u64, 0xFFFF_FFFFu64, 0u64);
+        // The coder of src/coder on copies (expectations still come from the reference ops).
+        let mut enc = Encoder::new();
         let mut syms = Vec::new();
         for _ in 0..600 {
-            let mut best = (0usize, 0u64, lo, hi);
+            let mut best: Option<(usize, Encoder)> = None;
             for s in 0..2usize {
-                let (mut l2, mut h2, mut p2) = (lo, hi, pend);
-                pending_after(&mut l2, &mut h2, &mut p2, &cum, s);
-                if s == 0 || p2 > best.1 {
-                    best = (s, p2, l2, h2);
+                let mut e2 = enc.clone();
+                e2.encode(&cum, s).map_err(|e| e.to_string())?;
+                if best.as_ref().is_none_or(|(_, b)| e2.pending() > b.pending()) {
+                    best = Some((s, e2));
                 }
             }
-            syms.push(best.0 as u32);
-            (lo, hi, pend) = (best.2, best.3, best.1);
+            let (s, e2) = best.ok_or("no symbol")?;
+            syms.push(s as u32);
+            enc = e2;
         }
         let _ = i;
         add(g, "underflow_near_half", &syms, cum_val(&cum), false, &["edge", "underflow"])?;

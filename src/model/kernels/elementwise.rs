@@ -9,12 +9,13 @@
 //! compiled for the baseline target and again with AVX2 / AVX-512 enabled,
 //! chosen at run time (the result is the same integers on every path).
 //!
-//! The release profile keeps overflow checks on, which would stop the
-//! vectoriser; the loops therefore use wrapping operations *where the bound
-//! is proven* (stated at each function). None of them ever wraps.
+//! Builds with overflow checks (debug and the test profile) would stop the
+//! vectoriser on checked arithmetic; the loops therefore use wrapping
+//! operations *where the bound is proven* (stated at each function), so
+//! they vectorise with or without the checks. None of them ever wraps.
 
 use crate::model::layers::inv_rms_from_mean_sq;
-use crate::model::Requant;
+use crate::model::{Requant, HEAD_DIM, ROPE_PAIRS};
 
 /// `round_half_even(a / 2^sh)` for a magnitude `a` (u64) and `1 <= sh <= 63`.
 /// `q = a >> sh`, `r = a mod 2^sh`, `h = 2^(sh−1)`: `q + (r > h || (r == h && q odd))`.
@@ -238,13 +239,13 @@ multiversion! {
     /// K: `clamp_i8(sra(a, 15))`; Q: `clamp_i8(sra(sra(a, 15), 1))` (two roundings).
     pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
         // Fixed-size views: no bounds checks in the loop, so it vectorises.
-        let x: &[i8; 64] = x[..64].try_into().expect("64 inputs");
-        let (cos, sin): (&[i16; 32], &[i16; 32]) = (cos[..32].try_into().expect("32 cos"), sin[..32].try_into().expect("32 sin"));
-        let out: &mut [i8; 64] = (&mut out[..64]).try_into().expect("64 outputs");
-        let mut lo = [0i8; 32];
-        let mut hi = [0i8; 32];
-        for i in 0..32 {
-            let (x0, x1) = (i32::from(x[i]), i32::from(x[i + 32]));
+        let x: &[i8; HEAD_DIM] = x[..HEAD_DIM].try_into().expect("64 inputs");
+        let (cos, sin): (&[i16; ROPE_PAIRS], &[i16; ROPE_PAIRS]) = (cos[..ROPE_PAIRS].try_into().expect("32 cos"), sin[..ROPE_PAIRS].try_into().expect("32 sin"));
+        let out: &mut [i8; HEAD_DIM] = (&mut out[..HEAD_DIM]).try_into().expect("64 outputs");
+        let mut lo = [0i8; ROPE_PAIRS];
+        let mut hi = [0i8; ROPE_PAIRS];
+        for i in 0..ROPE_PAIRS {
+            let (x0, x1) = (i32::from(x[i]), i32::from(x[i + ROPE_PAIRS]));
             let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
             let a = x0.wrapping_mul(c).wrapping_sub(x1.wrapping_mul(s));
             let b = x0.wrapping_mul(s).wrapping_add(x1.wrapping_mul(c));
@@ -253,8 +254,8 @@ multiversion! {
             lo[i] = sra_clamp_i8(a, sh);
             hi[i] = sra_clamp_i8(b, sh);
         }
-        out[..32].copy_from_slice(&lo);
-        out[32..].copy_from_slice(&hi);
+        out[..ROPE_PAIRS].copy_from_slice(&lo);
+        out[ROPE_PAIRS..].copy_from_slice(&hi);
     }
 }
 
@@ -345,7 +346,9 @@ impl ExpNarrow {
 
 /// `exp(d; coef)` for the coefficient of `p` (see [`ExpNarrow`]), branch-free,
 /// over the exp2 table widened to u32 (so a vectorised loop can gather it).
-/// `d >= 0` gives 65535.
+/// `d >= 0` gives 65535. A fast form of the one reference
+/// [`exp_q16`](crate::numerics::exp_q16), tested against it for every
+/// coefficient it accepts (`tests/kernels_elementwise.rs`).
 #[inline(always)]
 pub fn exp_narrow(d: i32, p: &ExpNarrow, exp2: &[u32; 256]) -> u32 {
     let n = d.unsigned_abs().min(p.n_max);
@@ -365,7 +368,7 @@ multiversion! {
     /// half when `acc_i·f >= 0`, else subtract it; then an arithmetic shift).
     /// Widths: `|acc_i·f| < 2^52` (see `OnlineSoftmax`), so the wrapping
     /// operations are exact.
-    pub fn rescale(acc: &mut [i64; crate::model::HEAD_DIM], f: i64) {
+    pub fn rescale(acc: &mut [i64; HEAD_DIM], f: i64) {
         for a in acc.iter_mut() {
             let p = a.wrapping_mul(f);
             let half = if p >= 0 { 32768 } else { -32768 };

@@ -12,9 +12,10 @@
 //!   permutes (`vpermt2w`, 64 entries each, index bits 0–5) and two blends
 //!   (bits 6 and 7) — a 16-lane gather costs several times more.
 //!
-//! The AVX-512 path is tested against [`exp_narrow`] over the whole argument
-//! range and every tail length (`tests/kernels_elementwise.rs`), and through
-//! the fused softmax against the online softmax.
+//! Both are tested against the one reference, [`exp_q16`](crate::numerics::exp_q16),
+//! over the whole argument range and every tail length
+//! (`tests/kernels_elementwise.rs`), and through the fused softmax against
+//! the reference head loop.
 
 use super::elementwise::{exp_narrow, multiversion, ExpNarrow};
 use super::Kernel;
