@@ -202,28 +202,33 @@ impl Report {
     /// Builds a report from per-case results and the suites each case
     /// belongs to, with the strict verdict (see [`Report::decide`]).
     pub fn build(implementation: &str, features: Vec<String>, suites: &[(String, bool, Vec<usize>)], results: &[CaseResult]) -> Report {
+        // Each result's suites, by name (one pass over the suite lists).
+        let mut member_of: Vec<Vec<String>> = vec![Vec::new(); results.len()];
         let mut summaries = Vec::new();
         for (name, required, idx) in suites {
-            let mut s = SuiteSummary { name: name.clone(), required: *required, total: idx.len(), ..Default::default() };
+            let mut t = Totals::default();
             for &i in idx {
-                match results[i].status {
-                    Status::Pass => s.pass += 1,
-                    Status::Fail => s.fail += 1,
-                    Status::Unsupported => s.unsupported += 1,
-                    Status::Skipped => s.skipped += 1,
-                }
+                t.add(results[i].status);
+                member_of[i].push(name.clone());
             }
-            let ran = s.pass + s.fail;
-            s.agreement = if ran == 0 { 0.0 } else { s.pass as f64 / ran as f64 };
-            summaries.push(s);
+            let ran = t.pass + t.fail;
+            summaries.push(SuiteSummary {
+                name: name.clone(),
+                required: *required,
+                total: t.cases,
+                pass: t.pass,
+                fail: t.fail,
+                unsupported: t.unsupported,
+                skipped: t.skipped,
+                agreement: if ran == 0 { 0.0 } else { t.pass as f64 / ran as f64 },
+            });
         }
-        let suites_of = |i: usize| -> Vec<String> {
-            suites.iter().filter(|(_, _, idx)| idx.contains(&i)).map(|(n, _, _)| n.clone()).collect()
-        };
-        let listed: std::collections::BTreeSet<usize> = suites.iter().flat_map(|(_, _, idx)| idx.iter().copied()).collect();
+        let suites_of = |i: usize| member_of[i].clone();
         let mut totals = Totals::default();
-        for &i in &listed {
-            totals.add(results[i].status);
+        for (r, m) in results.iter().zip(&member_of) {
+            if !m.is_empty() {
+                totals.add(r.status);
+            }
         }
         let mut failures: Vec<Failure> = results
             .iter()
