@@ -515,16 +515,20 @@ mod tests {
     const PAT: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
 
     fn tiny_json() -> String {
-        tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 258, "<|eos|>": 259"#,
-            260,
-            PAT,
-        )
+        tiny_json_with_pattern(PAT)
+    }
+
+    /// The tiny tokenizer's ranks and specials with the split pattern `pat`.
+    fn tiny_json_with_pattern(pat: &str) -> String {
+        tiny_json_with(r#""ab": 256, " a": 257"#, r#""<|bos|>": 258, "<|eos|>": 259"#, 260, pat)
     }
 
     fn tiny() -> Tokenizer {
-        Tokenizer::from_json(tiny_json().as_bytes()).unwrap()
+        tiny_with_pattern(PAT)
+    }
+
+    fn tiny_with_pattern(pat: &str) -> Tokenizer {
+        Tokenizer::from_json(tiny_json_with_pattern(pat).as_bytes()).unwrap()
     }
 
     #[test]
@@ -755,12 +759,7 @@ mod tests {
 
     #[test]
     fn bad_regex_is_an_error() {
-        let j = tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 258, "<|eos|>": 259"#,
-            260,
-            "(unclosed",
-        );
+        let j = tiny_json_with_pattern("(unclosed");
         assert!(matches!(
             Tokenizer::from_json(j.as_bytes()),
             Err(TokenizerError::Regex(_))
@@ -771,13 +770,7 @@ mod tests {
     fn hostile_pattern_matching_empty_does_not_panic() {
         // `a*` matches the empty string; tiktoken-rs's BPE then underflows on the
         // empty piece. The panic must come back as an error.
-        let j = tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 258, "<|eos|>": 259"#,
-            260,
-            "a*",
-        );
-        let t = Tokenizer::from_json(j.as_bytes()).unwrap();
+        let t = tiny_with_pattern("a*");
         match t.encode("b") {
             Err(TokenizerError::Encode(m)) => {
                 assert!(m.starts_with("tiktoken-rs panicked: "), "{m}")
@@ -803,22 +796,10 @@ mod tests {
         // possessive `a?+` keeps the "a" and the branch fails, so the pieces are
         // "a", "b"; a greedy `a?` would give it back and "ab" would be one piece
         // (merged to 256).
-        let j = tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 258, "<|eos|>": 259"#,
-            260,
-            "a?+ab|.",
-        );
-        let t2 = Tokenizer::from_json(j.as_bytes()).unwrap();
+        let t2 = tiny_with_pattern("a?+ab|.");
         assert_eq!(t2.encode("ab").unwrap(), vec![97, 98]);
         assert_eq!(t2.encode("aab").unwrap(), vec![97, 256]);
-        let j = tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 258, "<|eos|>": 259"#,
-            260,
-            "a?ab|.",
-        );
-        let t3 = Tokenizer::from_json(j.as_bytes()).unwrap();
+        let t3 = tiny_with_pattern("a?ab|.");
         assert_eq!(t3.encode("ab").unwrap(), vec![256]);
     }
 

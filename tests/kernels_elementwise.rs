@@ -14,21 +14,8 @@ use czip::model::{layers, Requant};
 use czip::numerics::{exp_q16, ATTN_COEF_Q24};
 use czip::tables::exp2_table;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn i32(&mut self) -> i32 {
-        self.next() as i32
-    }
-    fn i8(&mut self) -> i8 {
-        ((self.next() % 255) as i32 - 127) as i8
-    }
-}
+mod common;
+use common::XorShift;
 
 fn edge_i32() -> Vec<i32> {
     let mut v = vec![0, 1, -1, 2, -2, i32::MIN, i32::MAX, i32::MIN + 1, i32::MAX - 1];
@@ -45,7 +32,7 @@ fn edge_i32() -> Vec<i32> {
 
 #[test]
 fn requantize_matches() {
-    let mut rng = Rng(11);
+    let mut rng = XorShift(11);
     let mut xs = edge_i32();
     xs.extend((0..20000).map(|_| rng.i32() >> (rng.next() % 31)));
     let mut params = vec![
@@ -96,7 +83,7 @@ fn requantize_matches() {
 /// the widest rows and every mean square of the §11 RMSNorm point.
 #[test]
 fn rms_inverse_matches() {
-    let mut rng = Rng(17);
+    let mut rng = XorShift(17);
     let mut rows: Vec<Vec<i8>> = vec![vec![], vec![-128; 1], vec![-128; (1 << 17) - 1], vec![127; 384], vec![0; 384]];
     for len in [1, 3, 15, 16, 17, 63, 64, 65, 384, 1000] {
         rows.push((0..len).map(|_| rng.next() as i8).collect());
@@ -119,11 +106,11 @@ fn rms_inverse_matches() {
 
 #[test]
 fn rmsnorm_reglu_rope_scores_match() {
-    let mut rng = Rng(5);
+    let mut rng = XorShift(5);
     for round in 0..400 {
         let len = 1 + round % 97;
         let ext = [-127i8, 127, 0, -1, 1];
-        let gen = |rng: &mut Rng| -> Vec<i8> { (0..len).map(|i| if round % 3 == 0 { ext[(i + round) % 5] } else { rng.i8() }).collect() };
+        let gen = |rng: &mut XorShift| -> Vec<i8> { (0..len).map(|i| if round % 3 == 0 { ext[(i + round) % 5] } else { rng.i8_symmetric() }).collect() };
         let (x, w) = (gen(&mut rng), gen(&mut rng));
         let (mut a, mut b) = (vec![0i8; len], vec![0i8; len]);
         layers::rmsnorm(&x, &w, &mut a);
@@ -134,7 +121,7 @@ fn rmsnorm_reglu_rope_scores_match() {
         assert_eq!(a, b);
     }
     for _ in 0..2000 {
-        let x: Vec<i8> = (0..64).map(|_| rng.i8()).collect();
+        let x: Vec<i8> = (0..64).map(|_| rng.i8_symmetric()).collect();
         let cos: Vec<i16> = (0..32).map(|_| rng.next() as i16).collect();
         let sin: Vec<i16> = (0..32).map(|_| rng.next() as i16).collect();
         for q in [false, true] {
@@ -169,7 +156,7 @@ fn exp_matches() {
     }
     // Every coefficient the narrow form accepts, around its clamp and its
     // acceptance boundary; the published softmax coefficient included.
-    let mut rng = Rng(3);
+    let mut rng = XorShift(3);
     let coefs = [17_400u32, 17_500, 37_819, 100_000, 378_194, 1 << 20, 1 << 24, u32::MAX, 1, 0, 17_000];
     let random: Vec<u32> = (0..200).map(|_| rng.next() as u32 >> (rng.next() % 16)).collect();
     for coef in coefs.into_iter().chain(random) {
@@ -191,7 +178,7 @@ fn exp_matches() {
 fn slice_exps_match_the_element_exp() {
     let e = exp2_table();
     let lut = Exp2Lut::new(&e);
-    let mut rng = Rng(11);
+    let mut rng = XorShift(11);
     let all: Vec<i32> = (-3_000_000..=10).chain(edge_i32()).collect();
     let narrow = |coef: u32| fast::ExpNarrow::new(coef).expect("a coefficient the narrow form takes");
     let p = narrow(37_819);
@@ -225,7 +212,7 @@ fn slice_exps_match_the_element_exp() {
 fn segment_weights_match_the_element_exp() {
     let e = exp2_table();
     let lut = Exp2Lut::new(&e);
-    let mut rng = Rng(12);
+    let mut rng = XorShift(12);
     for round in 0..400 {
         let len = round % 71;
         let m = [0, 100, i32::MAX, i32::MIN + 5, rng.i32()][round % 5];
@@ -255,7 +242,7 @@ fn reference_head(scores: &[i32], sink: Option<i32>, values: &[i8], e: &[u16; 25
 #[test]
 fn segment_softmax_matches_the_online_softmax() {
     let e = exp2_table();
-    let mut rng = Rng(99);
+    let mut rng = XorShift(99);
     let mut scratch = SoftmaxScratch::new(1100);
     for round in 0..900 {
         // Every tail of a 16-lane block, then longer runs.
@@ -271,7 +258,7 @@ fn segment_softmax_matches_the_online_softmax() {
             .map(|i| match round % 7 {
                 0 => [127, -127][i % 2],
                 1 => [-128, 127, -128, -128][i % 4],
-                _ => rng.i8(),
+                _ => rng.i8_symmetric(),
             })
             .collect();
         let sink = (round % 3 == 0).then(|| rng.i32() % scale);
@@ -318,7 +305,7 @@ fn available_kernels() -> Vec<Kernel> {
 /// fused into its softmax, tested with it below.)
 #[test]
 fn weighted_sum_matches_the_plain_sum() {
-    let mut rng = Rng(7);
+    let mut rng = XorShift(7);
     let n = 300;
     for round in 0..6 {
         let rows: Vec<i8> = (0..n * 64)
@@ -359,7 +346,7 @@ fn weighted_sum_matches_the_plain_sum() {
 /// clamp boundary, the rounding ties and the largest divisors.
 #[test]
 fn head_outputs_match_the_reference_division() {
-    let mut rng = Rng(11);
+    let mut rng = XorShift(11);
     let divisors = [1u64, 2, 3, 7, 65535, 65536, 1 << 29, (1 << 45) - 1, 1 << 45, u64::MAX];
     for &d in &divisors {
         let mut acc = [0i64; 64];
@@ -387,7 +374,7 @@ fn head_outputs_match_the_reference_division() {
 #[test]
 fn fast_frequency_table_matches() {
     let e = exp2_table();
-    let mut rng = Rng(1234);
+    let mut rng = XorShift(1234);
     for round in 0..300 {
         let v = [2, 3, 17, 1024, 1025][round % 5];
         let spread = [1, 1000, 1 << 20, i32::MAX][round % 4];

@@ -5,18 +5,8 @@
 
 use czip::model::kernels::{gemm, Kernel, PackedRows};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn i8(&mut self) -> i8 {
-        self.next() as i8
-    }
-}
+mod common;
+use common::XorShift;
 
 fn naive(x: &[i8], n: usize, w: &[i8], m: usize, k: usize) -> Vec<i32> {
     let mut out = vec![0; n * m];
@@ -60,9 +50,9 @@ fn kernels() -> Vec<Kernel> {
 
 #[test]
 fn packing_round_trips() {
-    let mut rng = Rng(7);
+    let mut rng = XorShift(7);
     for (m, k) in [(1, 1), (17, 5), (33, 64), (16, 4)] {
-        let w: Vec<i8> = (0..m * k).map(|_| rng.i8()).collect();
+        let w: Vec<i8> = (0..m * k).map(|_| rng.i8_full()).collect();
         let p = PackedRows::from_matrix(&w, m, k);
         for o in 0..m {
             for c in 0..k {
@@ -74,17 +64,17 @@ fn packing_round_trips() {
 
 #[test]
 fn every_kernel_matches_the_reference_on_every_remainder() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     for kernel in kernels() {
         for k in 1..=37 {
             for &m in &[1, 5, 15, 16, 17, 31, 32, 33, 48, 50] {
                 for &n in &[1, 2, 3, 4, 5, 7, 8, 9, 12, 17] {
-                    let x: Vec<i8> = (0..n * k).map(|_| rng.i8()).collect();
-                    let w: Vec<i8> = (0..m * k).map(|_| rng.i8()).collect();
+                    let x: Vec<i8> = (0..n * k).map(|_| rng.i8_full()).collect();
+                    let w: Vec<i8> = (0..m * k).map(|_| rng.i8_full()).collect();
                     let p = PackedRows::from_matrix(&w, m, k);
                     let want = naive(&x, n, &w, m, k);
                     assert_eq!(run(Kernel::Scalar, &x, n, &p, 0), want, "scalar k={k} m={m} n={n}");
-                    assert_eq!(run(kernel, &x, n, &p, rng.i8()), want, "{kernel:?} k={k} m={m} n={n}");
+                    assert_eq!(run(kernel, &x, n, &p, rng.i8_full()), want, "{kernel:?} k={k} m={m} n={n}");
                 }
             }
         }
@@ -111,16 +101,16 @@ fn every_kernel_matches_at_the_extremes() {
 #[test]
 fn growing_packed_rows_match_a_fresh_packing() {
     // The KV cache appends rows and reuses storage after clear().
-    let mut rng = Rng(3);
+    let mut rng = XorShift(3);
     let mut p = PackedRows::with_capacity(64, 64);
     for round in 0..3 {
         p.clear();
         let rows = 5 + 20 * round;
-        let w: Vec<i8> = (0..rows * 64).map(|_| rng.i8()).collect();
+        let w: Vec<i8> = (0..rows * 64).map(|_| rng.i8_full()).collect();
         for row in w.chunks_exact(64) {
             p.push_row(row);
         }
-        let x: Vec<i8> = (0..6 * 64).map(|_| rng.i8()).collect();
+        let x: Vec<i8> = (0..6 * 64).map(|_| rng.i8_full()).collect();
         let want = naive(&x, 6, &w, rows, 64);
         for kernel in kernels() {
             assert_eq!(run(kernel, &x, 6, &p, 0), want, "{kernel:?} round {round}");

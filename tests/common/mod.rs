@@ -89,3 +89,27 @@ pub fn czip(args: &[&str]) -> std::process::Output {
         .output()
         .expect("czip runs")
 }
+
+/// Xorshift64 (Marsaglia 2003): the kernel tests' fast source of random
+/// inputs. Seeds must be non-zero.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn i32(&mut self) -> i32 {
+        self.next() as i32
+    }
+    /// Any i8, −128 included.
+    pub fn i8_full(&mut self) -> i8 {
+        self.next() as i8
+    }
+    /// An i8 in −127..=127 (the range of clamped activations).
+    pub fn i8_symmetric(&mut self) -> i8 {
+        ((self.next() % 255) as i32 - 127) as i8
+    }
+}

@@ -193,10 +193,10 @@ fn file_cases(g: &mut Gen, c: FileCases) -> Result<(), String> {
         a["codec"] = json!(codec);
         let id = format!("file.compress.{}.{lv}.{codec}.{stem}", t.short);
         let expect = json!({"outer_header_hex": hex(&fb[..16]), "payload_sha256": r.payload_sha256});
-        g.push_case(file, &id, "compress", a, expect, &requires, &tags)?;
+        g.case(file, &id, "compress", a).context(&requires).tags(&tags).expect_value(expect)?;
         let id = format!("file.decompress.{}.{lv}.{codec}.{stem}", t.short);
         let a = json!({"model": t.model, "file_hex": hex(fb)});
-        g.push_case(file, &id, "decompress", a, json!({"text_sha256": r.text_sha256}), &requires, &tags)?;
+        g.case(file, &id, "decompress", a).context(&requires).tags(&tags).expect_value(json!({"text_sha256": r.text_sha256}))?;
     }
     Ok(())
 }
@@ -221,13 +221,13 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
             let hash = published_hash(m);
             let id = format!("file.reject.compress.{m}.corpus_{}", name.replace('.', "_"));
             let args = json!({"model": m, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": hash});
-            g.reject(f, &id, "compress", args, &[], &["edge"])?;
+            g.case(f, &id, "compress", args).tags(&["edge"]).reject()?;
         }
     }
     for (kind, h) in [("lone_ff", "41ff42"), ("overlong", "c080"), ("surrogate", "eda080"), ("above_max", "f4908080"), ("truncated", "68656c6c6fe282"), ("lone_continuation", "80")] {
         let id = format!("file.reject.compress.v001.{kind}");
         let args = json!({"model": "v001", "text": {"hex": h}, "level": 1, "codec": "zstd", "model_id_hash": published_hash("v001")});
-        g.reject(f, &id, "compress", args, &[], &["edge"])?;
+        g.case(f, &id, "compress", args).tags(&["edge"]).reject()?;
     }
     // A level above the model's capacity (§8.2).
     let small = json!({"hex": hex(SMALL_TEXT.as_bytes())});
@@ -238,7 +238,7 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
             req.extend(["synthetic", "multi_layer", "sink_key"]);
         }
         let args = json!({"model": m, "text": small, "level": level, "codec": "brotli", "model_id_hash": "00000000"});
-        g.reject(f, &id, "compress", args, &req, &["edge", "divergence:capacity_from_rope_rows"])?;
+        g.case(f, &id, "compress", args).context(&req).tags(&["edge", "divergence:capacity_from_rope_rows"]).reject()?;
     }
 
     // Malformed containers, from small reference files.
@@ -264,7 +264,7 @@ fn rejects(g: &mut Gen, texts: &[(String, Vec<u8>, String)]) -> Result<(), Strin
         if model.starts_with("synthetic/") {
             req.push("synthetic");
         }
-        let msg = g.reject(f, &id, "decompress", json!({"model": model, "file_hex": hex(&file)}), &req, tags)?;
+        let msg = g.case(f, &id, "decompress", json!({"model": model, "file_hex": hex(&file)})).context(&req).tags(tags).reject()?;
         let _ = msg;
         Ok(())
     };

@@ -38,7 +38,7 @@ fn requantize(g: &mut Gen) -> Result<(), String> {
     let f = "layer/requantize.jsonl";
     let add = |g: &mut Gen, kind: &str, x: &[i32], mult: i32, shift: i32, tags: &[&str]| {
         let id = g.id(&format!("layer.requantize.{kind}"));
-        g.case(f, &id, "requantize", json!({"x": a32(x), "mult": mult, "shift": shift}), &["y"], &[], tags).map(|_| ())
+        g.case(f, &id, "requantize", json!({"x": a32(x), "mult": mult, "shift": shift})).tags(tags).expect(&["y"]).map(|_| ())
     };
     let edge = [0i32, 1, -1, 2, -2, 127, -127, 128, -128, 1000, -1000, i32::MAX, i32::MIN, i32::MIN + 1, 1 << 20, -(1 << 20)];
     for (mult, shift) in [(819, 20), (1, 0), (1, -1), (1, -7), (3, 0), (-2, 0), (1, 1), (1, 31), (1, 32), (i32::MAX, 63), (i32::MIN, 62), (819, 1), (-819, 20)] {
@@ -76,7 +76,7 @@ fn linear(g: &mut Gen) -> Result<(), String> {
     let f = "layer/linear.jsonl";
     let add = |g: &mut Gen, kind: &str, x: &[i8], w: &[i8], n_out: usize, tags: &[&str]| {
         let id = g.id(&format!("layer.linear.{kind}"));
-        g.case(f, &id, "linear", json!({"x": a8(x), "w": a8(w), "n_out": n_out}), &["y"], &[], tags).map(|_| ())
+        g.case(f, &id, "linear", json!({"x": a8(x), "w": a8(w), "n_out": n_out})).tags(tags).expect(&["y"]).map(|_| ())
     };
     add(g, "edge", &[-128; 384], &[-128; 384 * 2], 2, &["edge"])?;
     add(g, "edge", &[127; 384], &[-128; 384], 1, &["edge"])?;
@@ -118,7 +118,7 @@ fn rmsnorm(g: &mut Gen) -> Result<(), String> {
     let f = "layer/rmsnorm.jsonl";
     let add = |g: &mut Gen, kind: &str, x: &[i8], w: &[i8], tags: &[&str]| {
         let id = g.id(&format!("layer.rmsnorm.{kind}"));
-        g.case(f, &id, "rmsnorm", json!({"x": a8(x), "w": a8(w)}), &["y"], &[], tags).map(|_| ())
+        g.case(f, &id, "rmsnorm", json!({"x": a8(x), "w": a8(w)})).tags(tags).expect(&["y"]).map(|_| ())
     };
     let mut r = Rng::new(0x1a_0003);
     // ⌊Σx²/384⌋ = 9482 → ms = 9483, s = 24929, 2^23/s has remainder (s−1)/2:
@@ -164,7 +164,7 @@ fn reglu(g: &mut Gen) -> Result<(), String> {
     let f = "layer/reglu.jsonl";
     let add = |g: &mut Gen, kind: &str, gate: &[i8], up: &[i8], tags: &[&str]| {
         let id = g.id(&format!("layer.reglu.{kind}"));
-        g.case(f, &id, "reglu", json!({"gate": a8(gate), "up": a8(up)}), &["y"], &[], tags).map(|_| ())
+        g.case(f, &id, "reglu", json!({"gate": a8(gate), "up": a8(up)})).tags(tags).expect(&["y"]).map(|_| ())
     };
     let pairs: [(i8, i8); 16] = [
         (0, 127), (-1, 127), (-128, -128), (127, 127), (127, -128), (127, -127), (1, 64), (3, 64),
@@ -191,14 +191,14 @@ fn rope(g: &mut Gen) -> Result<(), String> {
             let s = &sin[p * 32..p * 32 + 32];
             let x = r.i8_vec(64, -127, 127);
             let id = format!("layer.rope.{variant}.p{p:04}");
-            g.case(&f, &id, "rope", json!({"x": a8(&x), "cos": a16(c), "sin": a16(s), "query": query}), &["y"], &[], &["random"])?;
+            g.case(&f, &id, "rope", json!({"x": a8(&x), "cos": a16(c), "sin": a16(s), "query": query})).tags(&["random"]).expect(&["y"])?;
         }
         for &p in &edge_rows {
             let c = &cos[p * 32..p * 32 + 32];
             let s = &sin[p * 32..p * 32 + 32];
             for (k, x) in [vec![127i8; 64], vec![-128i8; 64], (0..64).map(|i| if i % 2 == 0 { 127 } else { -127 }).collect::<Vec<i8>>()].iter().enumerate() {
                 let id = format!("layer.rope.{variant}.edge.p{p:04}.{k}");
-                g.case(&f, &id, "rope", json!({"x": a8(x), "cos": a16(c), "sin": a16(s), "query": query}), &["y"], &[], &["edge"])?;
+                g.case(&f, &id, "rope", json!({"x": a8(x), "cos": a16(c), "sin": a16(s), "query": query})).tags(&["edge"]).expect(&["y"])?;
             }
         }
         // Extreme table rows that no formula gives (±32768 / 32767), ties of the shifts.
@@ -206,7 +206,7 @@ fn rope(g: &mut Gen) -> Result<(), String> {
         let c: Vec<i16> = (0..32).map(|i| if i % 2 == 0 { -32768 } else { 32767 }).collect();
         let s: Vec<i16> = (0..32).map(|i| if i % 3 == 0 { -32768 } else { 16384 }).collect();
         let x: Vec<i8> = (0..64).map(|i| [-128i8, 127, 1, -1, 2, 3][i % 6]).collect();
-        g.case(&f, &id, "rope", json!({"x": a8(&x), "cos": a16(&c), "sin": a16(&s), "query": query}), &["y"], &[], &["edge", "tie"])?;
+        g.case(&f, &id, "rope", json!({"x": a8(&x), "cos": a16(&c), "sin": a16(&s), "query": query})).tags(&["edge", "tie"]).expect(&["y"])?;
     }
     Ok(())
 }
@@ -236,7 +236,7 @@ fn attention(g: &mut Gen) -> Result<(), String> {
         if sink.is_some() {
             req.push("sink_key");
         }
-        g.case(f, &id, "attention", args, &["out"], &req, tags).map(|_| ())
+        g.case(f, &id, "attention", args).context(&req).tags(tags).expect(&["out"]).map(|_| ())
     };
 
     // Output −127.5: two equal scores (q = k = 0) over values −127 and −128.
@@ -336,7 +336,7 @@ fn exp(g: &mut Gen) -> Result<(), String> {
     for coef in [378_194u32, 37_819] {
         let add = |g: &mut Gen, kind: &str, d: i32, tags: &[&str]| {
             let id = g.id(&format!("layer.exp_q16.c{coef}.{kind}"));
-            g.case(f, &id, "exp_q16", json!({"d": d, "coef_q24": coef}), &["result"], &[], tags).map(|_| ())
+            g.case(f, &id, "exp_q16", json!({"d": d, "coef_q24": coef})).tags(tags).expect(&["result"]).map(|_| ())
         };
         for d in [0i32, 1, 100, i32::MAX, -1, -2, -3, i32::MIN, -i32::MAX, -1000, -65536] {
             add(g, "edge", d, &["edge"])?;
@@ -375,7 +375,7 @@ fn freq_table(g: &mut Gen) -> Result<(), String> {
     let add = |g: &mut Gen, kind: &str, logits: &[i32], coef: u32, total: u32, tags: &[&str]| {
         let id = g.id(&format!("layer.freq_table.{kind}"));
         let keep = if logits.len() > 300 { Some(Dtype::U32) } else { None };
-        g.case_with(f, &id, "freq_table", json!({"logits": a32(logits), "coef_q24": coef, "total": total}), &[("cum", keep)], &[], tags)
+        g.case(f, &id, "freq_table", json!({"logits": a32(logits), "coef_q24": coef, "total": total})).tags(tags).expect_digests(&[("cum", keep)])
             .map(|_| ())
     };
     let mut r = Rng::new(0x1a_0008);
@@ -425,7 +425,7 @@ fn freq_table(g: &mut Gen) -> Result<(), String> {
     // No table exists for no logits, or for T ≤ V (every symbol needs a frequency ≥ 1).
     for (kind, logits, total) in [("empty", vec![], T), ("total_too_small", vec![1, 2, 3], 3), ("total_too_small", vec![0; 1024], 1024)] {
         let id = g.id(&format!("layer.freq_table.reject.{kind}"));
-        g.reject(f, &id, "freq_table", json!({"logits": a32(&logits), "coef_q24": 37_819, "total": total}), &[], &["edge"])?;
+        g.case(f, &id, "freq_table", json!({"logits": a32(&logits), "coef_q24": 37_819, "total": total})).tags(&["edge"]).reject()?;
     }
     Ok(())
 }

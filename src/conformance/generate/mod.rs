@@ -141,97 +141,97 @@ impl<'p> Gen<'p> {
         Ok(())
     }
 
-    /// Adds a case whose expectation is `fields` of the reference answer
-    /// (packed arrays keep only their digest).
-    #[allow(clippy::too_many_arguments)]
-    pub fn case(
-        &mut self,
-        file: &str,
-        id: &str,
-        op: &str,
-        args: Value,
-        fields: &[&str],
-        context: &[&str],
-        tags: &[&str],
-    ) -> Result<Value, String> {
-        let f: Vec<(&str, Option<Dtype>)> = fields.iter().map(|&f| (f, None)).collect();
-        self.case_with(file, id, op, args, &f, context, tags)
+    /// Starts a case: `op` run on `args`, stored as `id` in `vectors/<file>`.
+    /// Say what it runs on ([`Draft::context`]) and how it is tagged
+    /// ([`Draft::tags`]), then finish it with its expectation.
+    pub fn case<'g>(&'g mut self, file: &str, id: &str, op: &str, args: Value) -> Draft<'g, 'p> {
+        Draft { gen: self, file: file.to_string(), id: id.to_string(), op: op.to_string(), args, context: Vec::new(), tags: Vec::new() }
+    }
+}
+
+/// A case being made by [`Gen::case`]; it is added by one of the finishing
+/// calls: [`Draft::expect`], [`Draft::expect_digests`], [`Draft::expect_value`]
+/// or [`Draft::reject`].
+#[must_use = "a case is added only when it is finished (expect…/reject)"]
+pub struct Draft<'g, 'p> {
+    gen: &'g mut Gen<'p>,
+    file: String,
+    id: String,
+    op: String,
+    args: Value,
+    context: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl Draft<'_, '_> {
+    /// The features of what the case runs on (model, level, sink key:
+    /// [`op_table::CONTEXT_FEATURES`]); with the op's own features they make
+    /// its `requires`.
+    pub fn context(mut self, features: &[&str]) -> Self {
+        self.context = features.iter().map(|s| s.to_string()).collect();
+        self
     }
 
-    /// Like [`Gen::case`]; a field given with a dtype has every integer
+    /// The case's tags (sorted and deduplicated when stored).
+    pub fn tags(mut self, tags: &[&str]) -> Self {
+        self.tags = tags.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Expects `fields` of the reference answer (packed arrays keep only
+    /// their digest); returns the whole answer.
+    pub fn expect(self, fields: &[&str]) -> Result<Value, String> {
+        let f: Vec<(&str, Option<Dtype>)> = fields.iter().map(|&f| (f, None)).collect();
+        self.expect_digests(&f)
+    }
+
+    /// Like [`Draft::expect`]; a field given with a dtype has every integer
     /// array in it replaced by its `{dtype, len, sha256}` digest.
-    #[allow(clippy::too_many_arguments)]
-    pub fn case_with(
-        &mut self,
-        file: &str,
-        id: &str,
-        op: &str,
-        args: Value,
-        fields: &[(&str, Option<Dtype>)],
-        context: &[&str],
-        tags: &[&str],
-    ) -> Result<Value, String> {
-        let ans = self.answer(op, &args)?;
+    pub fn expect_digests(self, fields: &[(&str, Option<Dtype>)]) -> Result<Value, String> {
+        let ans = self.gen.answer(&self.op, &self.args)?;
         let mut expect = Map::new();
         for &(f, keep) in fields {
-            let v = ans.get(f).ok_or_else(|| format!("{id}: the answer has no field {f}"))?;
+            let v = ans.get(f).ok_or_else(|| format!("{}: the answer has no field {f}", self.id))?;
             expect.insert(f.to_string(), slim(v, keep));
         }
-        self.push_case(file, id, op, args, Value::Object(expect), context, tags)?;
+        self.finish(Value::Object(expect), false)?;
         Ok(ans)
     }
 
-    /// Adds a case with an expectation computed by the caller (from a reference answer).
-    /// Its `spec` and `requires` come from the [op table](op_table): the op's
-    /// section and features, and the `context` features of what it runs on
-    /// (model, level, sink key: [`op_table::CONTEXT_FEATURES`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn push_case(
-        &mut self,
-        file: &str,
-        id: &str,
-        op: &str,
-        args: Value,
-        expect: Value,
-        context: &[&str],
-        tags: &[&str],
-    ) -> Result<(), String> {
-        self.add(file, id, op, args, expect, false, context, tags)
+    /// Expects `expect`, computed by the caller (from a reference answer).
+    pub fn expect_value(self, expect: Value) -> Result<(), String> {
+        self.finish(expect, false)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, file: &str, id: &str, op: &str, args: Value, expect: Value, reject: bool, context: &[&str], tags: &[&str]) -> Result<(), String> {
-        let o = Op::from_name(op).ok_or_else(|| format!("{id}: {op:?} is not in the op table"))?;
-        let case = Case {
-            id: id.to_string(),
-            op: op.to_string(),
-            args,
-            expect,
-            spec: op_table::spec_section(o, reject).to_string(),
-            requires: op_table::requires(o, context).map_err(|e| format!("{id}: {e}"))?,
-            tags: sorted(tags),
-        };
-        self.push(file, case)
-    }
-
-    /// Adds a case that must be refused, after checking that the reference refuses it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn reject(
-        &mut self,
-        file: &str,
-        id: &str,
-        op: &str,
-        args: Value,
-        context: &[&str],
-        tags: &[&str],
-    ) -> Result<String, String> {
-        let msg = match reference(&self.ctx, op, &args) {
+    /// Expects a refusal, after checking that the reference refuses the case;
+    /// returns the reference's message.
+    pub fn reject(self) -> Result<String, String> {
+        let msg = match reference(&self.gen.ctx, &self.op, &self.args) {
             Outcome::Error(e) => e,
-            Outcome::Result(_) => return Err(format!("{id}: the reference accepts a case meant to be refused")),
-            Outcome::Unsupported(e) | Outcome::Broken(e) => return Err(format!("{id}: {e}")),
+            Outcome::Result(_) => return Err(format!("{}: the reference accepts a case meant to be refused", self.id)),
+            Outcome::Unsupported(e) | Outcome::Broken(e) => return Err(format!("{}: {e}", self.id)),
         };
-        self.add(file, id, op, args, serde_json::json!({"error": true}), true, context, tags)?;
+        self.finish(serde_json::json!({"error": true}), true)?;
         Ok(msg)
+    }
+
+    /// Adds the case; its `spec` and `requires` come from the [op table](op_table):
+    /// the op's section and features, and the features of its context.
+    fn finish(self, expect: Value, reject: bool) -> Result<(), String> {
+        let id = self.id;
+        let o = Op::from_name(&self.op).ok_or_else(|| format!("{id}: {:?} is not in the op table", self.op))?;
+        let context: Vec<&str> = self.context.iter().map(String::as_str).collect();
+        let tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
+        let case = Case {
+            spec: op_table::spec_section(o, reject).to_string(),
+            requires: op_table::requires(o, &context).map_err(|e| format!("{id}: {e}"))?,
+            tags: sorted(&tags),
+            id,
+            op: self.op,
+            args: self.args,
+            expect,
+        };
+        self.gen.push(&self.file, case)
     }
 }
 

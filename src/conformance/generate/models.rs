@@ -133,13 +133,13 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
     for (name, s) in SENTENCES {
         let id = format!("model.tokenize.{}.{name}", m.short);
         let tags: &[&str] = if *name == "specials" { &["edge", "special_tokens"] } else { &[] };
-        g.case_with(&fm, &id, "tokenize", json!({"model": m.name, "text": text_hex(s)}), &[("tokens", None)], &req(m, false), tags)?;
+        g.case(&fm, &id, "tokenize", json!({"model": m.name, "text": text_hex(s)})).context(&req(m, false)).tags(tags).expect_digests(&[("tokens", None)])?;
     }
     let all_corpus = m.short == "v001" || m.short == "syn_a";
     for (name, bytes, sha) in corpus {
         if std::str::from_utf8(bytes).is_err() {
             let id = format!("model.tokenize.{}.reject.{}", m.short, name.replace('.', "_"));
-            g.reject(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)}), &req(m, false), &["edge"])?;
+            g.case(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)})).context(&req(m, false)).tags(&["edge"]).reject()?;
             continue;
         }
         if !all_corpus && !["alice_ch1.txt", "utf8_demo.txt", "edge_special_tokens.txt", "edge_emoji.txt"].contains(&name.as_str()) {
@@ -147,7 +147,7 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
         }
         let id = format!("model.tokenize.{}.corpus.{}", m.short, name.replace('.', "_"));
         let keep = if bytes.len() > 3000 { Some(Dtype::U32) } else { None };
-        g.case_with(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)}), &[("tokens", keep)], &req(m, false), &[])?;
+        g.case(&fm, &id, "tokenize", json!({"model": m.name, "text": corpus_ref(name, sha)})).context(&req(m, false)).expect_digests(&[("tokens", keep)])?;
     }
 
     // Logits for token histories.
@@ -168,10 +168,10 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
         let last = toks.len().min(m.rows - 1);
         let levels = last >= 64;
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": [0, last]});
-        g.case_with(&fm, &format!("model.logits.{}.{name}.ends", m.short), "model_logits", args, &[("logits", None), ("cum", None)], &req(m, levels), &[])?;
+        g.case(&fm, &format!("model.logits.{}.{name}.ends", m.short), "model_logits", args).context(&req(m, levels)).expect_digests(&[("logits", None), ("cum", None)])?;
         let all: Vec<usize> = (0..=last).collect();
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": all});
-        g.case_with(&fm, &format!("model.logits.{}.{name}.all", m.short), "model_logits", args, &[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))], &req(m, levels), &[])?;
+        g.case(&fm, &format!("model.logits.{}.{name}.all", m.short), "model_logits", args).context(&req(m, levels)).expect_digests(&[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))])?;
     }
     // A full-capacity history from a real text.
     if m.rows > 64 {
@@ -181,15 +181,15 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
         pos.push(m.rows - 1);
         pos.dedup();
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": pos});
-        g.case_with(&fm, &format!("model.logits.{}.alice_first{}", m.short, m.rows), "model_logits", args, &[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))], &req(m, true), &[])?;
+        g.case(&fm, &format!("model.logits.{}.alice_first{}", m.short, m.rows), "model_logits", args).context(&req(m, true)).expect_digests(&[("logits", Some(Dtype::I32)), ("cum", Some(Dtype::U32))])?;
         let args = json!({"model": m.name, "tokens": tokens_val(&toks), "positions": [m.rows - 1]});
-        g.case_with(&fm, &format!("model.logits.{}.alice_first{}.last", m.short, m.rows), "model_logits", args, &[("logits", None), ("cum", None)], &req(m, true), &[])?;
+        g.case(&fm, &format!("model.logits.{}.alice_first{}.last", m.short, m.rows), "model_logits", args).context(&req(m, true)).expect_digests(&[("logits", None), ("cum", None)])?;
     }
     // Traces (localisation).
     let (sname, stoks) = &seqs[0];
     for pos in [0usize, 7] {
         let args = json!({"model": m.name, "tokens": tokens_val(stoks), "position": pos});
-        let ans = g.case(&fm, &format!("model.trace.{}.{sname}.p{pos}", m.short), "model_trace", args, &["layers", "logits"], &req(m, false), &[])?;
+        let ans = g.case(&fm, &format!("model.trace.{}.{sname}.p{pos}", m.short), "model_trace", args).context(&req(m, false)).expect(&["layers", "logits"])?;
         if synthetic && pos == 7 {
             let stats = activation_stats(&ans);
             g.say(&format!("  {} at position 7: {stats}", m.name));
@@ -230,10 +230,10 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
     for (name, toks, tags) in chunks {
         let levels = toks.len() > 64;
         let id = format!("chunk.encode.{}.{name}", m.short);
-        let ans = g.case(&fc, &id, "chunk_encode", json!({"model": m.name, "tokens": tokens_val(&toks)}), &["bytes_hex"], &req(m, levels), &tags)?;
+        let ans = g.case(&fc, &id, "chunk_encode", json!({"model": m.name, "tokens": tokens_val(&toks)})).context(&req(m, levels)).tags(&tags).expect(&["bytes_hex"])?;
         let id = format!("chunk.decode.{}.{name}", m.short);
         let args = json!({"model": m.name, "bytes_hex": ans["bytes_hex"], "n": toks.len()});
-        let dec = g.case(&fc, &id, "chunk_decode", args, &["tokens"], &req(m, levels), &tags)?;
+        let dec = g.case(&fc, &id, "chunk_decode", args).context(&req(m, levels)).tags(&tags).expect(&["tokens"])?;
         if as_array(&dec["tokens"]).map(|t| t.iter().map(|&x| x as u32).collect::<Vec<_>>()) != Some(toks.clone()) {
             return Err(format!("{id}: the reference does not decode its own chunk"));
         }
@@ -243,10 +243,10 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
     // forward pass (logits, and inside a chunk), or only coded (last token).
     let bad = m.vocab as u32;
     let args = json!({"model": m.name, "tokens": tokens_val(&[5, bad, 7]), "positions": [0, 2]});
-    g.reject(&fm, &format!("model.logits.{}.reject.token_out_of_range", m.short), "model_logits", args, &req(m, false), &["edge"])?;
+    g.case(&fm, &format!("model.logits.{}.reject.token_out_of_range", m.short), "model_logits", args).context(&req(m, false)).tags(&["edge"]).reject()?;
     for (kind, toks) in [("token_out_of_range", [5, bad, 7]), ("last_token_out_of_range", [5, 7, bad])] {
         let args = json!({"model": m.name, "tokens": tokens_val(&toks)});
-        g.reject(&fc, &format!("chunk.encode.{}.reject.{kind}", m.short), "chunk_encode", args, &req(m, false), &["edge"])?;
+        g.case(&fc, &format!("chunk.encode.{}.reject.{kind}", m.short), "chunk_encode", args).context(&req(m, false)).tags(&["edge"]).reject()?;
     }
     Ok(())
 }
@@ -280,9 +280,9 @@ fn coder(g: &mut Gen) -> Result<(), String> {
         let key = if per_step { "tables" } else { "cum" };
         let id = g.id(&format!("chunk.coder.{kind}"));
         let args = json!({"symbols": tokens_val(symbols), key: table.clone()});
-        let ans = g.case(f, &format!("{id}.encode"), "coder_encode", args, &["bytes_hex", "pending_at_finish", "max_pending"], &[], tags)?;
+        let ans = g.case(f, &format!("{id}.encode"), "coder_encode", args).tags(tags).expect(&["bytes_hex", "pending_at_finish", "max_pending"])?;
         let args = json!({"bytes_hex": ans["bytes_hex"], "n": symbols.len(), key: table});
-        g.case(f, &format!("{id}.decode"), "coder_decode", args, &["symbols"], &[], tags)?;
+        g.case(f, &format!("{id}.decode"), "coder_decode", args).tags(tags).expect(&["symbols"])?;
         Ok(())
     };
     let cum_val = |c: &[u32]| array(&c.iter().map(|&x| x as i64).collect::<Vec<_>>(), Dtype::U32);
@@ -355,7 +355,7 @@ fn coder(g: &mut Gen) -> Result<(), String> {
     // codes the symbols 0..V−1 of a non-decreasing table).
     let rej = |g: &mut Gen, kind: &str, op: &str, args: Value| -> Result<(), String> {
         let id = g.id(&format!("chunk.coder.reject.{kind}"));
-        g.reject(f, &id, op, args, &[], &["edge"]).map(|_| ())
+        g.case(f, &id, op, args).tags(&["edge"]).reject().map(|_| ())
     };
     rej(g, "symbol_out_of_range", "coder_encode", json!({"symbols": [0, 2], "cum": [T30 / 2, T30]}))?;
     rej(g, "empty_table", "coder_encode", json!({"symbols": [0], "cum": []}))?;

@@ -23,7 +23,7 @@ impl P<'_, '_> {
         let file = format!("primitive/{}.jsonl", self.op);
         // Inputs outside the domain where implementations must agree are in no required suite.
         self.g.in_suites(if t.contains(&"optional") { Suites::NONE } else { Suites::all(&["core"]) });
-        self.g.case(&file, &id, self.op, args, &["result"], &[], &t).map(|_| ())
+        self.g.case(&file, &id, self.op, args).tags(&t).expect(&["result"]).map(|_| ())
     }
 }
 

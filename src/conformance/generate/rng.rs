@@ -61,35 +61,41 @@ impl Rng {
         self.next_u64() >> 63 == 1
     }
 
-    /// A value of random magnitude: uniform bit length, then uniform bits,
-    /// random sign — so small, medium and huge values all appear.
-    pub fn i64_any_scale(&mut self) -> i64 {
-        let bits = self.below(64) as u32;
-        let mag = if bits == 0 { 0 } else { self.next_u64() >> (64 - bits) };
-        if self.bool() {
-            (mag as i64).wrapping_neg()
-        } else {
-            mag as i64
-        }
-    }
-
-    pub fn i32_any_scale(&mut self) -> i32 {
-        let bits = self.below(32) as u32;
-        let mag = if bits == 0 { 0 } else { self.next_u32() >> (32 - bits) };
-        if self.bool() {
-            (mag as i32).wrapping_neg()
-        } else {
-            mag as i32
-        }
-    }
-
-    pub fn u32_any_scale(&mut self) -> u32 {
-        let bits = self.below(33) as u32;
+    /// A magnitude of uniform bit length below `lengths` (then uniform bits):
+    /// `0` or `next_u64() >> (64 − bits)` for `bits` uniform in `0..lengths`.
+    fn any_scale_magnitude(&mut self, lengths: u64) -> u64 {
+        let bits = self.below(lengths) as u32;
         if bits == 0 {
             0
         } else {
-            self.next_u32() >> (32 - bits)
+            self.next_u64() >> (64 - bits)
         }
+    }
+
+    /// A value of random magnitude: uniform bit length, then uniform bits,
+    /// random sign — so small, medium and huge values all appear.
+    pub fn i64_any_scale(&mut self) -> i64 {
+        let mag = self.any_scale_magnitude(64) as i64;
+        if self.bool() {
+            mag.wrapping_neg()
+        } else {
+            mag
+        }
+    }
+
+    /// [`Rng::i64_any_scale`] for i32 (bit lengths 0..=31).
+    pub fn i32_any_scale(&mut self) -> i32 {
+        let mag = self.any_scale_magnitude(32) as i32;
+        if self.bool() {
+            mag.wrapping_neg()
+        } else {
+            mag
+        }
+    }
+
+    /// A u32 of uniform bit length 0..=32, then uniform bits.
+    pub fn u32_any_scale(&mut self) -> u32 {
+        self.any_scale_magnitude(33) as u32
     }
 
     pub fn i8_vec(&mut self, n: usize, lo: i8, hi: i8) -> Vec<i8> {

@@ -15,7 +15,7 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String>
     g.say("tables");
     let f = "table/formulas.jsonl";
     g.in_suites(Suites::all(&["core"]));
-    g.case(f, "table.exp2_table.0", "exp2_table", json!({}), &["table"], &[], &[])?;
+    g.case(f, "table.exp2_table.0", "exp2_table", json!({})).expect(&["table"])?;
     for (rows, theta) in [(64usize, THETA_Q16), (1024, THETA_Q16), (128, THETA_Q16), (16, 3_276_800_000), (8, 65_536)] {
         let id = format!("table.rope_table.rows{rows}.theta{theta}");
         let fields: &[(&str, Option<Dtype>)] = if rows * 32 > 4096 {
@@ -23,19 +23,19 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String>
         } else {
             &[("cos", None), ("sin", None)]
         };
-        g.case_with(f, &id, "rope_table", json!({"rows": rows, "theta_q16": theta}), fields, &[], &[])?;
+        g.case(f, &id, "rope_table", json!({"rows": rows, "theta_q16": theta})).expect_digests(fields)?;
     }
     let f = "table/model_tables.jsonl";
     let fields = ["exp2", "rope_rows", "rope_cos", "rope_sin", "formula_mismatches"];
     for m in ["v000", "v001"] {
         g.in_suites(Suites::all(if m == "v000" { &["model-v000"] } else { &["model-v001"] }));
-        let ans = g.case(f, &format!("table.model_tables.{m}"), "model_tables", json!({"model": m}), &fields, &[], if m == "v000" { &["divergence:capacity_from_rope_rows"] } else { &[] })?;
+        let ans = g.case(f, &format!("table.model_tables.{m}"), "model_tables", json!({"model": m})).tags(if m == "v000" { &["divergence:capacity_from_rope_rows"] } else { &[] }).expect(&fields)?;
         g.say(&format!("  {m}: {} RoPE rows, {} entries differ from the formulas", ans["rope_rows"], ans["formula_mismatches"]));
     }
     for s in synthetic {
         let name = format!("synthetic/{}", s.name);
         g.in_suites(Suites::all(&["synthetic"]));
-        let ans = g.case(f, &format!("table.model_tables.{}", s.name), "model_tables", json!({"model": name}), &fields, &s.requires(), &[])?;
+        let ans = g.case(f, &format!("table.model_tables.{}", s.name), "model_tables", json!({"model": name})).context(&s.requires()).expect(&fields)?;
         if ans["formula_mismatches"] != json!(s.table_mismatches) {
             return Err(format!("{name}: {} stored table entries differ from the formulas, the recipe made {}", ans["formula_mismatches"], s.table_mismatches));
         }

@@ -27,17 +27,8 @@ fn rne_mag_u64(a: u64, sh: u32) -> u64 {
     q.wrapping_add(u64::from((r > h) | ((r == h) & (q & 1 == 1))))
 }
 
-/// `round_half_even(a / 2^sh)` for a magnitude `a < 2^32` and `1 <= sh <= 31`.
-#[inline(always)]
-fn rne_mag_u32(a: u32, sh: u32) -> u32 {
-    let q = a >> sh;
-    let r = a & ((1u32 << sh) - 1);
-    let h = 1u32 << (sh - 1);
-    q.wrapping_add(u32::from((r > h) | ((r == h) & (q & 1 == 1))))
-}
-
-/// `clamp_i8(sra_rne_tte_s32(v, sh))` for `1 <= sh <= 30` and
-/// `|v| < 2^31 − 2^sh` (every caller is far inside: see each).
+/// `sra_rne_tte_s32(v, sh)` for `1 <= sh <= 30` and `|v| < 2^31 − 2^sh`
+/// (every caller is far inside: see each), branch-free.
 ///
 /// Round half to even of `v / 2^sh` equals `⌊(v + 2^(sh−1) − 1 + b) / 2^sh⌋`
 /// with `b` the low bit of `⌊v / 2^sh⌋`: below the half the quotient stays,
@@ -45,10 +36,15 @@ fn rne_mag_u32(a: u32, sh: u32) -> u32 {
 /// Ties to even is symmetric, so this floor form (an arithmetic shift) is
 /// the spec's magnitude rule for either sign. The bound keeps the sum in i32.
 #[inline(always)]
-fn sra_clamp_i8(v: i32, sh: u32) -> i8 {
+fn sra_rne_i32(v: i32, sh: u32) -> i32 {
     let b = (v >> sh) & 1;
-    let q = v.wrapping_add((1 << (sh - 1)) - 1).wrapping_add(b) >> sh;
-    q.clamp(-127, 127) as i8
+    v.wrapping_add((1 << (sh - 1)) - 1).wrapping_add(b) >> sh
+}
+
+/// `clamp_i8(sra_rne_tte_s32(v, sh))` within the bounds of [`sra_rne_i32`].
+#[inline(always)]
+fn sra_clamp_i8(v: i32, sh: u32) -> i8 {
+    sra_rne_i32(v, sh).clamp(-127, 127) as i8
 }
 
 /// Defines `pub fn NAME(args)` whose body is compiled three times (baseline,
@@ -249,24 +245,14 @@ multiversion! {
             let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
             let a = x0.wrapping_mul(c).wrapping_sub(x1.wrapping_mul(s));
             let b = x0.wrapping_mul(s).wrapping_add(x1.wrapping_mul(c));
+            // |a|, |b| <= 2·2^7·2^15 = 2^23: inside sra_rne_i32's bound.
             // Q: two roundings (by 2^15, then by 2); K: one (by 2^15).
-            let (a, b, sh) = if is_query { (sra_i32(a, 15), sra_i32(b, 15), 1) } else { (a, b, 15) };
+            let (a, b, sh) = if is_query { (sra_rne_i32(a, 15), sra_rne_i32(b, 15), 1) } else { (a, b, 15) };
             lo[i] = sra_clamp_i8(a, sh);
             hi[i] = sra_clamp_i8(b, sh);
         }
         out[..ROPE_PAIRS].copy_from_slice(&lo);
         out[ROPE_PAIRS..].copy_from_slice(&hi);
-    }
-}
-
-/// `sra_rne_tte_s32(v, sh)` for `1 <= sh <= 31` (no clamp), branch-free.
-#[inline(always)]
-fn sra_i32(v: i32, sh: u32) -> i32 {
-    let m = rne_mag_u32(v.unsigned_abs(), sh) as i32;
-    if v < 0 {
-        m.wrapping_neg()
-    } else {
-        m
     }
 }
 
