@@ -594,12 +594,7 @@ mod tests {
             }
         );
         // The same key written with an escape is still the same key.
-        let j = tiny_json_with(
-            r#""ab": 256, "a\u0062": 257"#,
-            r#""<|bos|>": 258"#,
-            259,
-            PAT,
-        );
+        let j = tiny_json_with(r#""ab": 256, "a\u0062": 257"#, r#""<|bos|>": 258"#, 259, PAT);
         assert_eq!(
             Tokenizer::from_json(j.as_bytes()).unwrap_err(),
             TokenizerError::DuplicateKey {
@@ -681,48 +676,23 @@ mod tests {
         let (f, r) = bad_field(&tiny_json_with(r#""ab": 256, " a": 260"#, bos, 260, PAT));
         assert_eq!(f, "mergeable_ranks");
         assert!(r.contains("id 260"), "{r}");
-        let (f, _) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 258, "<|eos|>": 4000000000"#,
-            260,
-            PAT,
-        ));
+        let (f, _) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, r#""<|bos|>": 258, "<|eos|>": 4000000000"#, 260, PAT));
         assert_eq!(f, "special_tokens");
         // Id used twice, within ranks and across the maps.
-        let (_, r) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 256"#,
-            r#""<|bos|>": 257"#,
-            258,
-            PAT,
-        ));
+        let (_, r) = bad_field(&tiny_json_with(r#""ab": 256, " a": 256"#, r#""<|bos|>": 257"#, 258, PAT));
         assert!(r.contains("id 256 is used twice"), "{r}");
-        let (f, r) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|bos|>": 257, "<|eos|>": 258"#,
-            259,
-            PAT,
-        ));
+        let (f, r) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, r#""<|bos|>": 257, "<|eos|>": 258"#, 259, PAT));
         assert_eq!(f, "special_tokens");
         assert!(r.contains("id 257 is used twice"), "{r}");
         // A hole in 0..n_vocab.
-        let (f, r) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 258"#,
-            r#""<|bos|>": 259"#,
-            260,
-            PAT,
-        ));
+        let (f, r) = bad_field(&tiny_json_with(r#""ab": 256, " a": 258"#, r#""<|bos|>": 259"#, 260, PAT));
         assert_eq!(f, "explicit_n_vocab");
         assert!(r.contains("id 257 has neither"), "{r}");
         let (_, r) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, bos, 261, PAT));
         assert!(r.contains("id 260 has neither"), "{r}");
         let (f, _) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, bos, 0, PAT));
         assert_eq!(f, "explicit_n_vocab");
-        let (f, _) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            bos,
-            u64::MAX,
-            PAT,
-        ));
+        let (f, _) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, bos, u64::MAX, PAT));
         assert_eq!(f, "explicit_n_vocab");
         // A missing single byte (every byte must be a token).
         let j = tiny_json().replacen("\"a\": 97, ", "", 1).replacen(
@@ -740,19 +710,9 @@ mod tests {
         // Special tokens: none, empty name, one a prefix of another.
         let (f, _) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, "", 258, PAT));
         assert_eq!(f, "special_tokens");
-        let (f, _) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""": 258, "<|eos|>": 259"#,
-            260,
-            PAT,
-        ));
+        let (f, _) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, r#""": 258, "<|eos|>": 259"#, 260, PAT));
         assert_eq!(f, "special_tokens");
-        let (f, r) = bad_field(&tiny_json_with(
-            r#""ab": 256, " a": 257"#,
-            r#""<|e": 258, "<|eos|>": 259"#,
-            260,
-            PAT,
-        ));
+        let (f, r) = bad_field(&tiny_json_with(r#""ab": 256, " a": 257"#, r#""<|e": 258, "<|eos|>": 259"#, 260, PAT));
         assert_eq!(f, "special_tokens");
         assert!(r.contains("prefix"), "{r}");
     }

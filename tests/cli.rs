@@ -56,26 +56,19 @@ fn round_trip_through_files_and_pipes() {
     }
     // stdin → stdout
     let input = std::fs::read(e.corpus.join("edge_emoji.txt")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["compress", "-m", s(&e.v000), "-i", "-", "-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(&input).unwrap();
-    let packed = child.wait_with_output().unwrap();
+    let packed = through_pipes(&["compress", "-m", s(&e.v000), "-i", "-", "-o", "-"], &input);
     assert!(packed.status.success());
-    let mut child = Command::new(BIN)
-        .args(["decompress", "-m", s(&e.v000), "-i", "-", "-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&packed.stdout).unwrap();
-    let back = child.wait_with_output().unwrap();
+    let back = through_pipes(&["decompress", "-m", s(&e.v000), "-i", "-", "-o", "-"], &packed.stdout);
     assert!(back.status.success());
     assert_eq!(back.stdout, input);
+}
+
+/// `czip args` with `input` on stdin and stdout captured.
+fn through_pipes(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 #[test]

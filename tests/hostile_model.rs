@@ -45,6 +45,12 @@ fn replace_once(s: &str, from: &str, to: &str) -> String {
     s.replacen(from, to, 1)
 }
 
+/// The error of loading the model of header `h` (with `from` replaced by
+/// `to`, once) and data `d`.
+fn load_edited(h: &str, d: &[u8], from: &str, to: &str) -> ModelError {
+    load_err(join(&replace_once(h, from, to), d))
+}
+
 #[test]
 fn edited_v000_still_loads_when_the_edit_is_harmless() {
     // The test's own rewriting (header re-serialized with another length) is sound.
@@ -55,31 +61,23 @@ fn edited_v000_still_loads_when_the_edit_is_harmless() {
 }
 
 #[test]
-fn duplicate_tensor_name_in_v000_is_rejected() {
+fn duplicate_keys_in_v000_are_rejected() {
     let Some(b) = v000_bytes() else { return };
     let (h, d) = split(&b);
-    // `head.mult` (I32 scalar, unused) renamed to `head.shift` (another scalar):
-    // two entries named `head.shift`; safetensors alone would keep the last.
-    let h2 = replace_once(&h, "\"head.mult\"", "\"head.shift\"");
-    let e = load_err(join(&h2, &d));
-    assert!(matches!(&e, ModelError::DuplicateKey { key, scope: "tensor" } if key == "head.shift"), "{e}");
-    assert!(e.to_string().contains("duplicate tensor key \"head.shift\""), "{e}");
-    // A duplicated weight, too: `norm.weight` appears twice with different data.
-    let h3 = replace_once(&h, "\"layers.0.ffn_norm.weight\"", "\"norm.weight\"");
-    let e = load_err(join(&h3, &d));
-    assert!(matches!(&e, ModelError::DuplicateKey { key, .. } if key == "norm.weight"), "{e}");
-}
-
-#[test]
-fn duplicate_metadata_key_in_v000_is_rejected() {
-    let Some(b) = v000_bytes() else { return };
-    let (h, d) = split(&b);
-    // `max_seq_len` (informational) renamed to `vocab_size`: the metadata now
-    // says vocab_size twice, "1024" and "8192".
-    let h2 = replace_once(&h, "\"max_seq_len\"", "\"vocab_size\"");
-    let e = load_err(join(&h2, &d));
-    assert!(matches!(&e, ModelError::DuplicateKey { key, scope: "__metadata__" } if key == "vocab_size"), "{e}");
-    assert!(e.to_string().contains("duplicate __metadata__ key \"vocab_size\""), "{e}");
+    for (from, to, scope, message) in [
+        // `head.mult` (I32 scalar, unused) renamed to `head.shift` (another
+        // scalar): two entries named `head.shift`; safetensors alone would keep the last.
+        ("\"head.mult\"", "head.shift", "tensor", "duplicate tensor key \"head.shift\""),
+        // A duplicated weight, too: `norm.weight` appears twice with different data.
+        ("\"layers.0.ffn_norm.weight\"", "norm.weight", "tensor", "duplicate tensor key \"norm.weight\""),
+        // `max_seq_len` (informational) renamed to `vocab_size`: the metadata
+        // now says vocab_size twice, "1024" and "8192".
+        ("\"max_seq_len\"", "vocab_size", "__metadata__", "duplicate __metadata__ key \"vocab_size\""),
+    ] {
+        let e = load_edited(&h, &d, from, &format!("\"{to}\""));
+        assert!(matches!(&e, ModelError::DuplicateKey { key, scope: s } if key == to && *s == scope), "{e}");
+        assert!(e.to_string().contains(message), "{e}");
+    }
 }
 
 #[test]
@@ -108,12 +106,12 @@ fn tensors_declared_beyond_the_file_are_rejected_before_use() {
     }
     // A shape whose byte size overflows / exceeds the file: embed.weight
     // declared as 2^40 × 384 with its real offsets.
-    let h2 = replace_once(
+    let e = load_edited(
         &h,
+        &d,
         "\"embed.weight\":{\"dtype\":\"I8\",\"shape\":[1024,384]",
         "\"embed.weight\":{\"dtype\":\"I8\",\"shape\":[1099511627776,384]",
     );
-    let e = load_err(join(&h2, &d));
     assert!(matches!(e, ModelError::Container(_)), "{e}");
     // Header length larger than the file, and absurd.
     for n in [b.len() as u64, u64::MAX, (1u64 << 63) + 5] {
@@ -142,7 +140,7 @@ fn header_lies_about_the_model_are_errors() {
         if h.matches(from).count() != 1 {
             panic!("{from} not in the v000 header: {}", &h[..h.len().min(400)]);
         }
-        let e = load_err(join(&replace_once(&h, from, to), &d));
+        let e = load_edited(&h, &d, from, to);
         assert!(!e.to_string().is_empty(), "{from}");
     }
 }

@@ -76,16 +76,16 @@ impl Rng {
     /// random sign — so small, medium and huge values all appear.
     pub fn i64_any_scale(&mut self) -> i64 {
         let mag = self.any_scale_magnitude(64) as i64;
-        if self.bool() {
-            mag.wrapping_neg()
-        } else {
-            mag
-        }
+        self.with_random_sign(mag)
     }
 
-    /// [`Rng::i64_any_scale`] for i32 (bit lengths 0..=31).
+    /// [`Rng::i64_any_scale`] for i32 (bit lengths 0..=31, so `±mag` fits).
     pub fn i32_any_scale(&mut self) -> i32 {
-        let mag = self.any_scale_magnitude(32) as i32;
+        let mag = self.any_scale_magnitude(32) as i64;
+        self.with_random_sign(mag) as i32
+    }
+
+    fn with_random_sign(&mut self, mag: i64) -> i64 {
         if self.bool() {
             mag.wrapping_neg()
         } else {
