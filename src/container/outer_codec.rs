@@ -235,10 +235,7 @@ fn brotli_capped(data: &[u8], cap: u64) -> Result<Vec<u8>, ContainerError> {
                 )));
             }
             BrotliResult::ResultFailure => {
-                return Err(fail(format!(
-                    "corrupt stream (decoder error {:?})",
-                    state.error_code
-                )));
+                return Err(fail(format!("corrupt stream ({})", brotli_error_words(&format!("{:?}", state.error_code)))));
             }
         }
     }
@@ -251,9 +248,32 @@ fn brotli_capped(data: &[u8], cap: u64) -> Result<Vec<u8>, ContainerError> {
     Ok(out)
 }
 
+/// The decoder's error code in words, without the library's type name:
+/// `BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT` → `invalid context map
+/// repeat`, `BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1` → `out of memory (ring
+/// buffer 1)`.
+fn brotli_error_words(code: &str) -> String {
+    let name = code.strip_prefix("BROTLI_DECODER_ERROR_").unwrap_or(code);
+    let words = |s: &str| s.to_ascii_lowercase().replace('_', " ");
+    if let Some(what) = name.strip_prefix("FORMAT_") {
+        format!("invalid {}", words(what))
+    } else if let Some(what) = name.strip_prefix("ALLOC_") {
+        format!("out of memory ({})", words(what))
+    } else {
+        words(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brotli_errors_are_words() {
+        assert_eq!(brotli_error_words("BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT"), "invalid context map repeat");
+        assert_eq!(brotli_error_words("BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1"), "out of memory (ring buffer 1)");
+        assert_eq!(brotli_error_words("BROTLI_DECODER_ERROR_UNREACHABLE"), "unreachable");
+    }
 
     #[test]
     fn names() {
