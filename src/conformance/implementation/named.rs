@@ -118,7 +118,7 @@ pub fn probe(k: &Known, ctx: &Context) -> Probe {
         Named::Rust => Probe {
             source: "built in".into(),
             description: Some("the reference engine, in process".into()),
-            features: Some(ALL_FEATURES.iter().map(|s| s.to_string()).collect()),
+            features: Some(ALL_FEATURES.iter().map(|s| s.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect()),
             ready: Ok(()),
         },
         Named::Python => probe_python(ctx),
