@@ -386,10 +386,7 @@ fn usage_errors_exit_2() {
             &["run", "--impl", "rust", "--suite", "core", "nope"],
             "czip-conformance: --suite nope: no such suite (have: core, divergences, files, model-v000, model-v001, reject, synthetic)\n",
         ),
-        (
-            &["run", "--impl", "cuda"],
-            "error: invalid value 'cuda' for '--impl <NAME>': expected rust, python or a path to an implementation manifest (.toml)\n",
-        ),
+        (&["run", "--impl", "nope"], "czip-conformance: --impl nope: no such implementation (rust, python, a manifest path, impls/nope.toml or nope.toml in $CZIP_IMPLS_PATH); `czip-conformance impls` lists the known ones\n"),
         (&["serve", "--fault", "nope"], "czip-conformance: --fault nope: no such fault (have: "),
         (&["run", "--impl", "rust", "--timeout", "soon"], "error: invalid value 'soon' for '--timeout <TIMEOUT>'"),
         (&["run", "--impl", "rust", "--kernel", "gpu"], "error: invalid value 'gpu' for '--kernel <K>'"),

@@ -5,6 +5,7 @@
 //! the run could not be done); 2 usage error; 141 stdout was closed (see
 //! `stdout.rs`).
 
+mod impls;
 mod python;
 mod serve;
 mod stdout;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use czip::conformance::localize;
-use czip::conformance::implementation::{from_manifest, Builtin, Implementation};
+use czip::conformance::implementation::{from_manifest, resolve, Builtin, Implementation, Manifest, Named};
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
 use czip::conformance::runner::run_cases;
@@ -32,7 +33,9 @@ The golden corpus (vectors/) holds cases for every level of the stack: primitive
 model steps, coder chunks and whole files. Suites (suites/) group them; an implementation declares \
 the features it supports and is scored on those (the rest is reported as unsupported).\n\n\
 Examples:\n  czip-conformance list\n  czip-conformance run --impl rust\n  \
-czip-conformance run --impl python --suite core reject\n  czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
+czip-conformance run --impl python --suite core reject\n  czip-conformance impls\n  \
+CZIP_CUDA_BIN=./build/czip-cuda czip-conformance run --impl cuda --suite files\n  \
+czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
 czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n  \
 echo '{\"id\":1,\"op\":\"clamp_i8\",\"args\":{\"x\":300}}' | czip-conformance serve\n\n\
 Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors, 141 when stdout was closed early."
@@ -97,6 +100,16 @@ enum Cmd {
     },
     /// Run suites against an implementation and write reports.
     Run(RunArgs),
+    /// List the implementations `--impl` can name, their features, and
+    /// whether each can run here (if not, the one thing missing).
+    ///
+    /// Known: rust, python, impls/*.toml under the current directory, and
+    /// *.toml in each directory of $CZIP_IMPLS_PATH (colon-separated).
+    /// Adapters are started for their `hello` (their features come from it).
+    Impls {
+        #[command(flatten)]
+        paths: DataPaths,
+    },
     /// Score .czip files another implementation produced (named after the corpus texts).
     Score(ScoreArgs),
     /// Speak the adapter protocol (adapters/PROTOCOL.md) on stdin/stdout for the built-in engine.
@@ -138,10 +151,13 @@ struct ScoreArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// `rust` (built-in engine), `python` (the public package through adapters/python),
-    /// or a path to an implementation manifest (TOML).
-    #[arg(long = "impl", value_name = "NAME", value_parser = ImplArg::parse)]
-    implementation: ImplArg,
+    /// `rust` (built-in engine), `python` (the public package through
+    /// adapters/python), a path to an implementation manifest (TOML), or the
+    /// name of one: impls/NAME.toml, then NAME.toml in each directory of
+    /// $CZIP_IMPLS_PATH (`cuda`, `cuda-adapter`, `cpp-example`;
+    /// `czip-conformance impls` lists them).
+    #[arg(long = "impl", value_name = "NAME")]
+    implementation: String,
     /// Suites to run (default: all): `--suite core reject`, `--suite core --suite reject`
     /// or `--suite core,reject`. `czip-conformance list` names them.
     #[arg(long = "suite", value_name = "S", num_args = 1.., value_delimiter = ',')]
@@ -193,6 +209,7 @@ fn main() -> ExitCode {
         Cmd::List { paths } => list(&paths),
         Cmd::Generate { paths } => generate(&paths),
         Cmd::Run(a) => run(&a),
+        Cmd::Impls { paths } => impls::list(&paths.context()),
         Cmd::Score(a) => score(&a),
         Cmd::Serve { fault, paths } => serve::serve(fault.as_deref(), paths.context()),
     };
@@ -222,40 +239,27 @@ fn list(paths: &Paths) -> Result<bool, Failure> {
     Ok(true)
 }
 
-/// `run --impl`: which implementation to score.
-#[derive(Clone)]
-enum ImplArg {
-    Rust,
-    Python,
-    Manifest(PathBuf),
-}
-
-impl ImplArg {
-    fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "rust" => Ok(ImplArg::Rust),
-            "python" => Ok(ImplArg::Python),
-            path if path.ends_with(".toml") => Ok(ImplArg::Manifest(PathBuf::from(path))),
-            _ => Err("expected rust, python or a path to an implementation manifest (.toml)".into()),
-        }
-    }
-}
-
-/// Opens the implementation named on the command line.
-fn open_impl(which: &ImplArg, ctx: Context, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
+/// Opens the implementation named on the command line
+/// (`czip::conformance::implementation::named` has the resolution order).
+fn open_impl(name: &str, ctx: Context, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
     let timeout = std::time::Duration::from_secs(timeout);
-    let builtin_name = match which {
-        ImplArg::Rust => Some("rust"),
-        ImplArg::Python => Some("python"),
-        ImplArg::Manifest(_) => None,
-    };
-    if let (Some(_), Some(name)) = (keep_outputs, builtin_name) {
+    let which = resolve(name).map_err(Failure::Usage)?;
+    if let (Some(_), Named::Rust | Named::Python) = (keep_outputs, &which) {
         return Err(Failure::Usage(format!("--keep-outputs applies to implementation manifests with [templates], not --impl {name}")));
     }
     match which {
-        ImplArg::Rust => Ok(Box::new(Builtin::new(ctx))),
-        ImplArg::Python => Ok(python::open(&ctx, timeout)?),
-        ImplArg::Manifest(path) => Ok(from_manifest(path, ctx, keep_outputs)?),
+        Named::Rust => Ok(Box::new(Builtin::new(ctx))),
+        Named::Python => Ok(python::open(&ctx, timeout)?),
+        Named::Manifest(path) => {
+            // A variable the manifest needs is part of the command line.
+            if let Some(missing) = Manifest::load(&path).ok().and_then(|m| m.missing_variable()) {
+                return Err(Failure::Usage(format!(
+                    "--impl {name}: {missing} ({} needs it); `czip-conformance impls` lists every implementation and what it needs",
+                    path.display()
+                )));
+            }
+            Ok(from_manifest(&path, ctx, keep_outputs)?)
+        }
     }
 }
 

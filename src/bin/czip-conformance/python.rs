@@ -2,7 +2,6 @@
 //! package `compress_zip`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use czip::conformance::implementation::{Implementation, ProcessAdapter};
@@ -15,8 +14,7 @@ use serde_json::Value;
 /// [`NotImportable`] makes each of those a failure, so the report shows the
 /// cause on every case and the run exits 1.
 pub fn open(ctx: &Context, timeout: Duration) -> Result<Box<dyn Implementation>, String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
-    let argv = vec!["python3".to_string(), script.display().to_string()];
+    let argv = czip::conformance::implementation::named::python_adapter_command();
     let a = ProcessAdapter::spawn(&argv, &[], timeout, ctx)?;
     if a.hello.get("importable") != Some(&Value::Bool(false)) {
         return Ok(Box::new(a));

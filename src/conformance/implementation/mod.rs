@@ -8,9 +8,13 @@
 //! | [`process`] | an adapter-protocol child process |
 //! | [`template`] | compress / decompress shell command templates (syntax, running, `--keep-outputs`) |
 //! | [`manifest`] | the TOML manifest: parsing, and opening what it names |
+//! | [`env_refs`] | `${NAME}` in manifests: environment variables |
+//! | [`named`] | `--impl NAME`: resolution order, the known implementations, whether each can run here |
 
 mod builtin;
+pub mod env_refs;
 mod manifest;
+pub mod named;
 mod process;
 mod template;
 
@@ -21,7 +25,8 @@ use serde_json::Value;
 use super::ops::Outcome;
 
 pub use builtin::Builtin;
-pub use manifest::{from_manifest, Manifest, Templates};
+pub use manifest::{from_manifest, manifest_dir, Manifest, Templates};
+pub use named::{resolve, Named};
 pub use process::ProcessAdapter;
 pub use template::TemplateAdapter;
 
