@@ -391,7 +391,7 @@ fn usage_errors_exit_2() {
             "error: invalid value 'cuda' for '--impl <NAME>': expected rust, python or a path to an implementation manifest (.toml)\n",
         ),
         (&["serve", "--fault", "nope"], "czip-conformance: --fault nope: no such fault (have: "),
-        (&["run", "--impl", "rust", "--timeout", "soon"], "error: invalid value 'soon' for '--timeout <TIMEOUT>'"),
+        (&["run", "--impl", "rust", "--timeout", "soon"], "error: invalid value 'soon' for '--timeout <SECONDS>'"),
         (&["run", "--impl", "rust", "--kernel", "gpu"], "error: invalid value 'gpu' for '--kernel <K>'"),
         (
             &["score", "--impl-name", "x", "--files", ".", "--model", "v002"],

@@ -23,6 +23,9 @@ use crate::conformance::ops::Context;
 /// decompress = "mycz decompress -m {model} -i {input} -o {output}"
 /// features = ["file_ops", "levels"]
 /// ```
+/// Seconds an implementation gets for one answer unless told otherwise.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 600;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -33,7 +36,7 @@ pub struct Manifest {
     pub env: Option<std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     pub templates: Option<Templates>,
-    /// Seconds to wait for one answer (default 600).
+    /// Seconds to wait for one answer (default [`DEFAULT_TIMEOUT_SECS`]).
     #[serde(default)]
     pub timeout_secs: Option<u64>,
 }
@@ -74,14 +77,15 @@ impl Templates {
 /// Opens the implementation a manifest describes. Relative paths in
 /// `command[0]` are taken relative to the manifest's directory, and template
 /// commands run in it. `keep_outputs` (templates only) keeps every call's
-/// files there (see `run --keep-outputs`).
-pub fn from_manifest(path: &Path, ctx: Context, keep_outputs: Option<&Path>) -> Result<Box<dyn Implementation>, String> {
+/// files there (see `run --keep-outputs`). `timeout` (`run --timeout`), when
+/// given, replaces the manifest's `timeout_secs` (default 600 s).
+pub fn from_manifest(path: &Path, ctx: Context, keep_outputs: Option<&Path>, timeout: Option<Duration>) -> Result<Box<dyn Implementation>, String> {
     let m = Manifest::load(path)?;
     let base = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let timeout = Duration::from_secs(m.timeout_secs.unwrap_or(600));
+    let timeout = timeout.unwrap_or(Duration::from_secs(m.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)));
     let env: Vec<(String, String)> = m.env.unwrap_or_default().into_iter().collect();
     match (m.command, m.templates) {
         (Some(mut argv), None) => {

@@ -8,8 +8,10 @@
 //! | [`process`] | an adapter-protocol child process |
 //! | [`template`] | compress / decompress shell command templates (syntax, running, `--keep-outputs`) |
 //! | [`manifest`] | the TOML manifest: parsing, and opening what it names |
+//! | [`group`] | process groups: every external command leads one, and is ended with it |
 
 mod builtin;
+pub mod group;
 mod manifest;
 mod process;
 mod template;
@@ -21,7 +23,7 @@ use serde_json::Value;
 use super::ops::Outcome;
 
 pub use builtin::Builtin;
-pub use manifest::{from_manifest, Manifest, Templates};
+pub use manifest::{from_manifest, Manifest, Templates, DEFAULT_TIMEOUT_SECS};
 pub use process::ProcessAdapter;
 pub use template::TemplateAdapter;
 
@@ -31,6 +33,14 @@ pub trait Implementation {
     /// Features it declares (cases needing others are reported unsupported).
     fn features(&self) -> &BTreeSet<String>;
     fn call(&mut self, op: &str, args: &Value) -> Outcome;
+    /// Why the implementation died (timed out, exited, printed junk) during
+    /// the calls since this was last asked, if it did; the runner stops a
+    /// run after [`crate::conformance::runner::DEATHS_TO_STOP`] deaths in a
+    /// row. Only an adapter process dies this way (the next call gets a
+    /// fresh process); a template command is a new process per call anyway.
+    fn take_death(&mut self) -> Option<String> {
+        None
+    }
     /// Whether `call` may be run from several threads on clones (in process only).
     fn as_builtin(&self) -> Option<&Builtin> {
         None
