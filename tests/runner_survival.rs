@@ -119,6 +119,22 @@ fn one_death(mode: &str) -> (Output, Vec<(String, String)>, PathBuf) {
     (out, failures(&r), dir)
 }
 
+/// Whether process `pid` is gone (or a zombie waiting for whoever adopted
+/// it). A killed process needs a moment to die, so this looks for up to 10 s.
+fn ended(pid: &str) -> bool {
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
+        stat.rsplit(')').next()?.trim().chars().next()
+    };
+    for _ in 0..200 {
+        if matches!(state(), None | Some('Z')) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
 fn failed_on_x1(message: &str) -> Vec<(String, String)> {
     vec![(CLAMP[1].to_string(), format!("implementation failure: {message}"))]
 }
@@ -155,9 +171,7 @@ fn a_grandchild_holding_stdout_is_ended_with_the_adapters_process_group() {
     let (_, f, dir) = one_death("fork");
     assert_eq!(f, failed_on_x1("clamp_i8: adapter timed out after 1 s; its process group was stopped"));
     let pid = std::fs::read_to_string(dir.join("starts.log.grandchild")).unwrap();
-    // Gone, or a zombie waiting for whoever adopted it.
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()));
-    assert!(matches!(state, None | Some(Some('Z'))), "the grandchild {pid} still runs: {state:?}");
+    assert!(ended(&pid), "the grandchild {pid} still runs");
 }
 
 #[test]
@@ -244,4 +258,22 @@ fn run_help_teaches_deaths_restarts_the_stop_rule_and_the_localisation_budget() 
     ] {
         assert!(help.contains(needle), "run --help lacks {needle:?}:\n{help}");
     }
+}
+
+/// A template command's process group is ended when the command exits: what
+/// it left running in the background does not outlive the call.
+#[test]
+fn a_template_commands_leftovers_are_ended_with_its_process_group() {
+    use czip::conformance::implementation::from_manifest;
+    use czip::conformance::ops::{Context, Outcome};
+    let dir = common::scratch("runner-survival-template");
+    let m = dir.join("impl.toml");
+    std::fs::write(&m, "name = \"t\"\n[templates]\ncompress = \"sleep 1000 & echo $! > leftover.pid; exit 3\"\n").unwrap();
+    let ctx = Context::new(repo("../shared/models"), repo("vectors"), repo("../shared/golden/corpus"));
+    let mut imp = from_manifest(&m, ctx, None, None).unwrap();
+    let args = json!({"model": "synthetic/syn_a", "text": {"hex": "61"}, "codec": "brotli"});
+    let Outcome::Error(e) = imp.call("compress", &args) else { panic!("a refusal") };
+    assert!(e.starts_with("exit status 3: "), "{e}");
+    let pid = std::fs::read_to_string(dir.join("leftover.pid")).unwrap();
+    assert!(ended(&pid), "the background sleep {pid} still runs");
 }
