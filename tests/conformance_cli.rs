@@ -388,7 +388,7 @@ fn usage_errors_exit_2() {
         ),
         (&["run", "--impl", "nope"], "czip-conformance: --impl nope: no such implementation (rust, python, a manifest path, impls/nope.toml or nope.toml in $CZIP_IMPLS_PATH); `czip-conformance impls` lists the known ones\n"),
         (&["serve", "--fault", "nope"], "czip-conformance: --fault nope: no such fault (have: "),
-        (&["run", "--impl", "rust", "--timeout", "soon"], "error: invalid value 'soon' for '--timeout <TIMEOUT>'"),
+        (&["run", "--impl", "rust", "--timeout", "soon"], "error: invalid value 'soon' for '--timeout <SECONDS>'"),
         (&["run", "--impl", "rust", "--kernel", "gpu"], "error: invalid value 'gpu' for '--kernel <K>'"),
         (
             &["score", "--impl-name", "x", "--files", ".", "--model", "v002"],

@@ -28,6 +28,12 @@ pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result
     (finding::render(&findings), known)
 }
 
+/// Whether localising a failed case of `op` can find anything: the ops
+/// [`localise_findings`] goes down the stack for.
+pub fn localisable(op: &str) -> bool {
+    matches!(op, "compress" | "model_logits")
+}
+
 /// What localising one failed case found, and a known divergence.
 pub fn localise_findings(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult, answer: Option<&Value>) -> (Vec<Finding>, Option<String>) {
     match case.op.as_str() {

@@ -8,7 +8,7 @@
 //! | [`op_table`] | the operation table: features, spec sections, arguments, answers |
 //! | [`ops`] | the operation catalogue, answered by the built-in engine |
 //! | [`implementation`] | what can be scored: in process, adapter-protocol process, command templates |
-//! | [`runner`] | running cases (gated by declared features) |
+//! | [`runner`] | running cases (gated by declared features), surviving an implementation that dies; the progress line; the localisation budget |
 //! | [`compare`] | answer vs expectation, down to the first differing element |
 //! | [`localize`] | file → chunk → token → logits → layer |
 //! | [`witness`] | positions where a known spec §11 departure changes a value |

@@ -15,11 +15,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use czip::conformance::localize;
-use czip::conformance::implementation::{from_manifest, resolve, Builtin, Implementation, Manifest, Named};
+use czip::conformance::implementation::{from_manifest, resolve, Builtin, Implementation, Manifest, Named, DEFAULT_TIMEOUT_SECS};
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
-use czip::conformance::runner::run_cases;
+use czip::conformance::runner::localising::localise_failures;
+use czip::conformance::runner::progress::{Redraw, CLEAR};
+use czip::conformance::runner::run_watched;
 use czip::conformance::suite::{load_cases, load_suites};
 use stdout::{out, outln};
 
@@ -99,6 +100,23 @@ enum Cmd {
         paths: Paths,
     },
     /// Run suites against an implementation and write reports.
+    ///
+    /// An external implementation gets one request at a time. An adapter that
+    /// dies on a case (no answer within --timeout, exits, closes its stdout,
+    /// prints a line that is not an answer, answers with another request's
+    /// id) fails that case with the reason: its exit status or signal and
+    /// last stderr lines, `printed junk: <line>`, `timed out after N s`. Its
+    /// whole process group is ended and the next case gets a fresh process
+    /// (started again, with a new hello). After 3 deaths on consecutive cases
+    /// the run stops with `stopping: the implementation died on 3 consecutive
+    /// cases (<last reason>)`: the cases left are skipped as not run, the
+    /// verdict is FAIL (exit 1), and the reports are still written.
+    ///
+    /// Failed file and model cases are then localised down the stack (file →
+    /// chunk → token → logits → layer), at most --max-localize of them.
+    ///
+    /// When stderr is a terminal, one progress line is redrawn in place: cases
+    /// done / total, the current suite, failures so far, the time left.
     Run(RunArgs),
     /// List the implementations `--impl` can name, their features, and
     /// whether each can run here (if not, the one thing missing).
@@ -167,9 +185,17 @@ struct RunArgs {
     /// Where to write report.json, report.md and junit.xml (nothing written when absent).
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
-    /// Seconds to wait for one answer from an external implementation.
-    #[arg(long, default_value_t = 600)]
-    timeout: u64,
+    /// Seconds to wait for one answer from an external implementation
+    /// (default: the manifest's timeout_secs, else 600). An adapter that does
+    /// not answer in time is stopped and restarted for the next case.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// How many failed file and model cases to localise down the stack, root
+    /// cause first (0: every one). Localising asks the implementation again,
+    /// which can take minutes per file case; the others say
+    /// "not localised (--max-localize N)".
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_localize: usize,
     /// Matrix kernel of the built-in engine (scalar, avx2, avx512; default: the
     /// fastest this CPU runs). Answers are identical for every kernel; forcing
     /// one lets ci/coverage.sh reach each of them.
@@ -241,15 +267,16 @@ fn list(paths: &Paths) -> Result<bool, Failure> {
 
 /// Opens the implementation named on the command line
 /// (`czip::conformance::implementation::named` has the resolution order).
-fn open_impl(name: &str, ctx: Context, timeout: u64, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
-    let timeout = std::time::Duration::from_secs(timeout);
+/// `timeout` (`run --timeout`) replaces a manifest's own.
+fn open_impl(name: &str, ctx: Context, timeout: Option<u64>, keep_outputs: Option<&std::path::Path>) -> Result<Box<dyn Implementation>, Failure> {
+    let timeout = timeout.map(std::time::Duration::from_secs);
     let which = resolve(name).map_err(Failure::Usage)?;
     if let (Some(_), Named::Rust | Named::Python) = (keep_outputs, &which) {
         return Err(Failure::Usage(format!("--keep-outputs applies to implementation manifests with [templates], not --impl {name}")));
     }
     match which {
         Named::Rust => Ok(Box::new(Builtin::new(ctx))),
-        Named::Python => Ok(python::open(&ctx, timeout)?),
+        Named::Python => Ok(python::open(&ctx, timeout.unwrap_or(std::time::Duration::from_secs(DEFAULT_TIMEOUT_SECS)))?),
         Named::Manifest(path) => {
             // A variable the manifest needs is part of the command line.
             if let Some(missing) = Manifest::load(&path).ok().and_then(|m| m.missing_variable()) {
@@ -258,7 +285,7 @@ fn open_impl(name: &str, ctx: Context, timeout: u64, keep_outputs: Option<&std::
                     path.display()
                 )));
             }
-            Ok(from_manifest(&path, ctx, keep_outputs)?)
+            Ok(from_manifest(&path, ctx, keep_outputs, timeout)?)
         }
     }
 }
@@ -292,35 +319,44 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
 
     let mut imp = open_impl(&a.implementation, context(), a.timeout, a.keep_outputs.as_deref())?;
     let ctx = context();
+    // The progress line names the first selected suite that lists the case.
+    let mut suite_of = vec![""; cases.len()];
+    for s in suites.iter().rev() {
+        for &i in &s.cases {
+            suite_of[pos(i)] = &s.name;
+        }
+    }
     let tty = std::io::stderr().is_terminal();
+    let redraw = Redraw::default();
     let started = std::time::Instant::now();
-    let results = run_cases(imp.as_mut(), &ctx, &cases, &|d, t| {
-        if tty && (d % 50 == 0 || d == t) {
-            eprint!("\r{d}/{t} cases");
+    let run = run_watched(imp.as_mut(), &ctx, &cases, &|t| {
+        if !tty {
+            return;
+        }
+        if let Some(text) = redraw.text(t, suite_of[t.index]) {
+            eprint!("{text}");
         }
     });
     if tty {
-        eprintln!();
+        eprint!("{CLEAR}");
     }
+    if let Some(why) = &run.stopped {
+        eprintln!("stopping: {why}");
+    }
+    let results = run.results;
     let suite_idx: Vec<(String, bool, Vec<usize>)> =
         suites.iter().map(|s| (s.name.clone(), s.required, s.cases.iter().map(|&i| pos(i)).collect())).collect();
     let mut report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
+    report.stopped = run.stopped.clone();
     report.decide(VerdictPolicy { allow_partial: a.allow_partial });
-    // Localise the first failures down the stack (this asks the implementation again).
-    for f in report.failures.iter_mut().take(LOCALISE_AT_MOST) {
-        let Some(case) = cases.iter().find(|c| c.id == f.case.id) else { continue };
-        let answer = match case.op.as_str() {
-            "compress" => match imp.call(&case.op, &case.args) {
-                czip::conformance::ops::Outcome::Result(v) => Some(v),
-                _ => None,
-            },
-            _ => None,
-        };
-        let (lines, known) = localize::localise(imp.as_mut(), &ctx, case, &f.case, answer.as_ref());
-        f.localisation = lines;
-        if f.known_divergence.is_none() {
-            f.known_divergence = known;
+    // Localise failures down the stack (this asks the implementation again).
+    localise_failures(imp.as_mut(), &ctx, &cases, &mut report, a.max_localize, run.stopped.is_some(), &|i, n| {
+        if tty {
+            eprint!("{CLEAR}localising failure {i}/{n}");
         }
+    });
+    if tty {
+        eprint!("{CLEAR}");
     }
     report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
     out(&report.to_terminal());
@@ -332,9 +368,6 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     outln(&report.closing_line());
     Ok(report.passed())
 }
-
-/// Failures localised down the stack per run (each may cost a few more requests).
-const LOCALISE_AT_MOST: usize = 20;
 
 fn score(a: &ScoreArgs) -> Result<bool, Failure> {
     use czip::conformance::score::{score_selected, select_files, ScoreOptions};

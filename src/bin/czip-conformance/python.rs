@@ -43,4 +43,7 @@ impl Implementation for NotImportable {
             other => other,
         }
     }
+    fn take_death(&mut self) -> Option<String> {
+        self.0.take_death()
+    }
 }

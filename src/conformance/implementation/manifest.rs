@@ -30,6 +30,9 @@ use crate::conformance::ops::Context;
 /// `${NAME}` in `command`, the templates and `env` values is environment
 /// variable NAME (see [`env_refs`](super::env_refs)); in templates its value
 /// is shell-quoted like a placeholder's.
+/// Seconds an implementation gets for one answer unless told otherwise.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 600;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -46,7 +49,7 @@ pub struct Manifest {
     pub env: Option<std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     pub templates: Option<Templates>,
-    /// Seconds to wait for one answer (default 600).
+    /// Seconds to wait for one answer (default [`DEFAULT_TIMEOUT_SECS`]).
     #[serde(default)]
     pub timeout_secs: Option<u64>,
 }
@@ -163,15 +166,16 @@ fn expand_template(src: &str, value: &dyn Fn(&str) -> Result<String, String>) ->
 /// `command[0]` (`./…`, `../…`) are taken relative to the manifest's
 /// directory, and template commands run in it. A variable without a value is
 /// an error naming it (`impls/cuda.toml: CZIP_CUDA_BIN is not set`).
-/// `keep_outputs` (templates only) keeps every call's
-/// files there (see `run --keep-outputs`).
-pub fn from_manifest(path: &Path, ctx: Context, keep_outputs: Option<&Path>) -> Result<Box<dyn Implementation>, String> {
+/// `keep_outputs` (templates only) keeps every call's files there (see `run
+/// --keep-outputs`). `timeout` (`run --timeout`), when given, replaces the
+/// manifest's `timeout_secs` (default [`DEFAULT_TIMEOUT_SECS`]).
+pub fn from_manifest(path: &Path, ctx: Context, keep_outputs: Option<&Path>, timeout: Option<Duration>) -> Result<Box<dyn Implementation>, String> {
     let m = Manifest::load(path)?;
     if let Some(e) = m.missing_variable() {
         return Err(format!("{}: {e}", path.display()));
     }
     let base = manifest_dir(path);
-    let timeout = Duration::from_secs(m.timeout_secs.unwrap_or(600));
+    let timeout = timeout.unwrap_or(Duration::from_secs(m.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)));
     let env = m.env_vars().map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(argv) = m.argv(base).map_err(|e| format!("{}: {e}", path.display()))? {
         if keep_outputs.is_some() {

@@ -145,6 +145,10 @@ pub struct Report {
     /// Why the verdict is not PASS (one line each); empty for PASS.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub verdict_reasons: Vec<String>,
+    /// Why the run stopped before its end, if it did (the implementation
+    /// kept dying): always a reason for FAIL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     pub counting: &'static str,
     pub totals: Totals,
     pub suites: Vec<SuiteSummary>,
@@ -268,6 +272,7 @@ impl Report {
             provenance: None,
             verdict: Verdict::Fail,
             verdict_reasons: Vec::new(),
+            stopped: None,
             counting: COUNTING_RULE,
             totals,
             suites: summaries,
@@ -282,13 +287,17 @@ impl Report {
         report
     }
 
-    /// Sets the verdict from the suite counts. FAIL when: nothing ran at all
+    /// Sets the verdict from the suite counts. FAIL when: the run stopped
+    /// early ([`Report::stopped`]); nothing ran at all
     /// (every case unsupported or skipped); a required suite has a failure,
     /// a skipped case, or no pass; a required suite has unsupported cases
     /// (PARTIAL instead when `policy.allow_partial`). PASS otherwise.
     pub fn decide(&mut self, policy: VerdictPolicy) {
         let mut fail = Vec::new();
         let mut partial = Vec::new();
+        if let Some(why) = &self.stopped {
+            fail.push(format!("the run stopped: {why}"));
+        }
         if self.totals.pass + self.totals.fail == 0 {
             fail.push(format!(
                 "nothing was checked: all {} cases were unsupported or skipped",

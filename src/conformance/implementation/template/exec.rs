@@ -8,11 +8,12 @@
 //! of the run ([`Outcome::Broken`]): they fail every case, reject cases too.
 
 use std::fs::File;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::conformance::implementation::group::{end_group, exited_within, in_own_group};
 use crate::conformance::ops::Outcome;
 
 /// A command that ran to its end (or was stopped).
@@ -23,38 +24,20 @@ pub struct Finished {
     pub timed_out: Option<Duration>,
 }
 
-/// Runs `cmd` under `sh -c` in `cwd`, stdout and stderr to files, stopping
-/// its whole process group after `timeout`.
-pub fn run(cmd: &str, cwd: &Path, env: &[(String, String)], stdout: &Path, stderr: &Path, timeout: Duration) -> Result<Finished, String> {
+/// Runs `cmd_line` under `sh -c` in `cwd`, stdout and stderr to files, in a
+/// process group of its own, ended after `timeout` (SIGTERM, then SIGKILL).
+pub fn run(cmd_line: &str, cwd: &Path, env: &[(String, String)], stdout: &Path, stderr: &Path, timeout: Duration) -> Result<Finished, String> {
     let file = |p: &Path| File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .current_dir(cwd)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(file(stdout)?)
-        .stderr(file(stderr)?)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start sh in {}: {e}", cwd.display()))?;
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    let (status, timed_out) = loop {
-        if let Some(s) = child.try_wait().map_err(|e| format!("waiting for `{cmd}`: {e}"))? {
-            break (s, None);
-        }
-        if started.elapsed() >= timeout {
-            // The group, so that a command `sh` did not exec is stopped too.
-            let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", child.id())]).status();
-            let _ = child.kill();
-            break (child.wait().map_err(|e| format!("waiting for `{cmd}`: {e}"))?, Some(timeout));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
-    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(cmd_line).current_dir(cwd).envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null()).stdout(file(stdout)?).stderr(file(stderr)?);
+    let mut child = in_own_group(&mut cmd).spawn().map_err(|e| format!("cannot start sh in {}: {e}", cwd.display()))?;
+    // The group is ended either way: after a timeout, and after a normal
+    // exit too, so that nothing the command left running outlives the call.
+    let timed_out = (!exited_within(&child, timeout)).then_some(timeout);
+    let (status, _) = end_group(&mut child, Duration::ZERO);
+    let status = status.ok_or_else(|| format!("cannot wait for `{cmd_line}`"))?;
     let stderr = String::from_utf8_lossy(&std::fs::read(stderr).unwrap_or_default()).into_owned();
-    Ok(Finished { cmd: cmd.to_string(), status, stderr, timed_out })
+    Ok(Finished { cmd: cmd_line.to_string(), status, stderr, timed_out })
 }
 
 /// Why a finished command is an error of the run rather than a refusal, if
