@@ -40,6 +40,7 @@ fn pre_check(imp: &dyn Implementation, ctx: &Context, case: &Case) -> Option<Cas
         divergence: None,
         message,
         tags: case.tags.clone(),
+        not_answered: Vec::new(),
         time_us: None,
     })
 }

@@ -19,6 +19,8 @@ use czip::conformance::implementation::{from_manifest, Builtin, Implementation};
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
 use czip::conformance::runner::run_cases;
+use czip::conformance::causes::classify;
+use czip::conformance::select::select;
 use czip::conformance::suite::{load_cases, load_suites};
 use stdout::{out, outln};
 
@@ -146,6 +148,13 @@ struct RunArgs {
     /// or `--suite core,reject`. `czip-conformance list` names them.
     #[arg(long = "suite", value_name = "S", num_args = 1.., value_delimiter = ',')]
     suite: Vec<String>,
+    /// Also run the cases whose id matches GLOB (`*` any run of characters,
+    /// `?` one character; repeatable). With --suite, the run is the union of
+    /// the suites and the matching cases; without it, only the matching
+    /// cases. A glob that matches no case is a usage error. Example:
+    /// --case 'file.*.v001.L1.brotli.alice_ch1_txt'
+    #[arg(long = "case", value_name = "GLOB")]
+    case: Vec<String>,
     #[command(flatten)]
     paths: Paths,
     /// Where to write report.json, report.md and junit.xml (nothing written when absent).
@@ -269,22 +278,10 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
         }
     };
     let all_cases = load_cases(&a.paths.data.vectors)?;
-    let mut suites = load_suites(&a.paths.suites_dir, &all_cases)?;
-    if !a.suite.is_empty() {
-        for s in &a.suite {
-            if !suites.iter().any(|x| &x.name == s) {
-                let names: Vec<_> = suites.iter().map(|x| x.name.as_str()).collect();
-                return Err(Failure::Usage(format!("--suite {s}: no such suite (have: {})", names.join(", "))));
-            }
-        }
-        suites.retain(|x| a.suite.contains(&x.name));
-    }
-    // Run each selected case once, in corpus order.
-    let mut selected: Vec<usize> = suites.iter().flat_map(|s| s.cases.iter().copied()).collect();
-    selected.sort_unstable();
-    selected.dedup();
-    let cases: Vec<_> = selected.iter().map(|&i| all_cases[i].clone()).collect();
-    let pos = |i: usize| selected.binary_search(&i).unwrap_or(0);
+    let suites = load_suites(&a.paths.suites_dir, &all_cases)?;
+    // Each selected case runs once, in corpus order.
+    let selection = select(&all_cases, &suites, &a.suite, &a.case).map_err(Failure::Usage)?;
+    let cases: Vec<_> = selection.cases.iter().map(|&i| all_cases[i].clone()).collect();
 
     let mut imp = open_impl(&a.implementation, context(), a.timeout, a.keep_outputs.as_deref())?;
     let ctx = context();
@@ -298,12 +295,14 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     if tty {
         eprintln!();
     }
-    let suite_idx: Vec<(String, bool, Vec<usize>)> =
-        suites.iter().map(|s| (s.name.clone(), s.required, s.cases.iter().map(|&i| pos(i)).collect())).collect();
+    let suite_idx = selection.suites;
     let mut report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
     report.decide(VerdictPolicy { allow_partial: a.allow_partial });
-    // Localise the first failures down the stack (this asks the implementation again).
-    for f in report.failures.iter_mut().take(LOCALISE_AT_MOST) {
+    // Localise the first failures that localisation can say more about
+    // (file and model ops; this asks the implementation again), then name
+    // every failure's cause.
+    let mut findings = std::collections::HashMap::new();
+    for f in report.failures.iter_mut().filter(|f| localize::localises(&f.case.op)).take(LOCALISE_AT_MOST) {
         let Some(case) = cases.iter().find(|c| c.id == f.case.id) else { continue };
         let answer = match case.op.as_str() {
             "compress" => match imp.call(&case.op, &case.args) {
@@ -312,12 +311,18 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
             },
             _ => None,
         };
-        let (lines, known) = localize::localise(imp.as_mut(), &ctx, case, &f.case, answer.as_ref());
-        f.localisation = lines;
+        let (found, known) = localize::localise_findings(imp.as_mut(), &ctx, case, &f.case, answer.as_ref());
+        f.localisation = localize::finding::render(&found);
         if f.known_divergence.is_none() {
             f.known_divergence = known;
         }
+        findings.insert(f.case.id.clone(), found);
     }
+    let by_id: std::collections::HashMap<&str, &czip::conformance::case::Case> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
+    report.assign_causes(|f| match by_id.get(f.case.id.as_str()) {
+        Some(case) => classify(&ctx, case, &f.case, findings.get(&f.case.id).map_or(&[][..], Vec::as_slice)),
+        None => czip::conformance::causes::Cause::Unexplained,
+    });
     report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
     out(&report.to_terminal());
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
@@ -329,7 +334,9 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     Ok(report.passed())
 }
 
-/// Failures localised down the stack per run (each may cost a few more requests).
+/// Failures of ops that localisation can say more about (files, model
+/// steps) localised down the stack per run (each may cost a few more
+/// requests; a compress failure asks for the file again).
 const LOCALISE_AT_MOST: usize = 20;
 
 fn score(a: &ScoreArgs) -> Result<bool, Failure> {

@@ -9,6 +9,13 @@ use czip::conformance::implementation::{Implementation, ProcessAdapter};
 use czip::conformance::ops::{Context, Outcome};
 use serde_json::Value;
 
+/// The Python interpreter that runs the adapter: `$CZIP_PYTHON` (e.g. a
+/// virtual environment's `bin/python3`, with the package's dependencies),
+/// else `python3` on `PATH`.
+fn interpreter() -> String {
+    std::env::var("CZIP_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".to_string())
+}
+
 /// Starts the adapter. When the package does not import, the run still goes
 /// ahead (adapters/python/README.md): the adapter answers every op with an
 /// error that names the import error and how to install the package, and
@@ -16,7 +23,7 @@ use serde_json::Value;
 /// cause on every case and the run exits 1.
 pub fn open(ctx: &Context, timeout: Duration) -> Result<Box<dyn Implementation>, String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
-    let argv = vec!["python3".to_string(), script.display().to_string()];
+    let argv = vec![interpreter(), script.display().to_string()];
     let a = ProcessAdapter::spawn(&argv, &[], timeout, ctx)?;
     if a.hello.get("importable") != Some(&Value::Bool(false)) {
         return Ok(Box::new(a));
