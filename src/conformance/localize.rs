@@ -30,10 +30,12 @@ pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result
     (finding::render(&findings), known)
 }
 
-/// Whether localising a failure of `op` can find more than the failure
-/// itself says (the ops [`localise_findings`] goes into).
-pub fn localises(op: &str) -> bool {
-    matches!(op, "compress" | "decompress" | "model_logits")
+/// Whether localising a failure of `case` can find more than the failure
+/// itself says (the cases [`localise_findings`] goes into: files and model
+/// steps, not refusals).
+pub fn localises(case: &Case) -> bool {
+    let must_refuse = case.expect.get("error") == Some(&Value::Bool(true));
+    !must_refuse && matches!(case.op.as_str(), "compress" | "decompress" | "model_logits")
 }
 
 /// What localising one failed case found, and a known divergence.

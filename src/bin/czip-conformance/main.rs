@@ -301,9 +301,10 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     // Localise the first failures that localisation can say more about
     // (file and model ops; this asks the implementation again), then name
     // every failure's cause.
+    let by_id: std::collections::HashMap<&str, &czip::conformance::case::Case> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut findings = std::collections::HashMap::new();
-    for f in report.failures.iter_mut().filter(|f| localize::localises(&f.case.op)).take(LOCALISE_AT_MOST) {
-        let Some(case) = cases.iter().find(|c| c.id == f.case.id) else { continue };
+    let localisable = report.failures.iter_mut().filter_map(|f| by_id.get(f.case.id.as_str()).filter(|c| localize::localises(c)).map(|&c| (f, c)));
+    for (f, case) in localisable.take(LOCALISE_AT_MOST) {
         let answer = match case.op.as_str() {
             "compress" => match imp.call(&case.op, &case.args) {
                 czip::conformance::ops::Outcome::Result(v) => Some(v),
@@ -318,7 +319,6 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
         }
         findings.insert(f.case.id.clone(), found);
     }
-    let by_id: std::collections::HashMap<&str, &czip::conformance::case::Case> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
     report.assign_causes(|f| match by_id.get(f.case.id.as_str()) {
         Some(case) => classify(&ctx, case, &f.case, findings.get(&f.case.id).map_or(&[][..], Vec::as_slice)),
         None => czip::conformance::causes::Cause::Unexplained,
