@@ -750,3 +750,32 @@ fn unanswered_diagnostic_fields_are_not_answered_not_failed() {
     assert_eq!((r.status, r.message.as_str()), (Status::Fail, "max_pending: expected [3] got [4]"));
     assert!(r.not_answered.is_empty());
 }
+
+/// The committed runs against the real package (`reports/python/`, see
+/// adapters/python/README.md): every failure has a cause other than
+/// `unexplained`, none is an adapter artefact, and alice is localised to the
+/// RMSNorm witness of spec §11 row 1.
+#[test]
+fn committed_real_package_reports_explain_every_failure() {
+    for rev in ["a740d62", "latest"] {
+        let path = Path::new(ROOT).join(format!("reports/python/{rev}/report.json"));
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let failures = r["failures"].as_array().unwrap();
+        let counted: u64 = r["causes"].as_array().unwrap().iter().map(|c| c["cases"].as_u64().unwrap()).sum();
+        assert_eq!(counted as usize, failures.len(), "{rev}: the cause table counts every failure");
+        for f in failures {
+            let (id, m) = (f["id"].as_str().unwrap(), f["message"].as_str().unwrap());
+            assert_ne!(f["cause"], "unexplained", "{rev} {id}: {m}");
+            for artefact in ["TypeError", "truth value", "null"] {
+                assert!(!m.contains(artefact), "{rev} {id}: {m}");
+            }
+        }
+        let alice = failures.iter().find(|f| f["id"] == "file.compress.v001.L1.brotli.alice_ch1_txt").unwrap();
+        let loc: Vec<&str> = alice["localisation"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        assert!(loc.contains(&"reference witness at chunk 45 position 31: RMSNorm of the final norm has ⌊Σx²/D⌋ = 9482"), "{rev}: {loc:?}");
+        assert_eq!(alice["cause"], "udiv_rounds_up");
+        let na: Vec<(&str, u64)> =
+            r["not_answered"].as_array().unwrap().iter().map(|n| (n["field"].as_str().unwrap(), n["cases"].as_u64().unwrap())).collect();
+        assert_eq!(na, [("coder_encode.max_pending", 15), ("coder_encode.pending_at_finish", 15)], "{rev}");
+    }
+}
