@@ -378,10 +378,31 @@ fn suite_takes_several_values() {
     }
 }
 
+/// `--case GLOB` runs the matching cases; with `--suite`, the union: a named
+/// suite's row counts all its cases, another suite's row only the matched ones.
+#[test]
+fn case_globs_select_cases_and_combine_with_suites() {
+    let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
+    let (models, corpus) = (models.display().to_string(), golden.join("corpus").display().to_string());
+    let o = cc(&run_args(&models, &corpus, &["--case", "primitive.clamp_i8.edge.?", "--case", "primitive.clamp_i8.edge.1?"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Some clamp edges separate §11 rows, so `divergences` lists them too.
+    assert_eq!(suite_rows(&stdout(&o)), ["core", "divergences"]);
+    assert!(stdout(&o).ends_with("\n15 passed, 0 failed, 0 skipped\n"), "edge.0 … edge.14: {}", stdout(&o));
+    let o = cc(&run_args(&models, &corpus, &["--suite", "model-v000", "--case", "primitive.clamp_i8.edge.0"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(suite_rows(&stdout(&o)), ["core", "model-v000"]);
+    assert!(stdout(&o).ends_with("\n61 passed, 0 failed, 0 skipped\n"), "{}", stdout(&o));
+}
+
 /// Usage errors exit 2 with one line (they exited 1, like a failed run).
 #[test]
 fn usage_errors_exit_2() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["run", "--impl", "rust", "--suite", "core", "--case", "primitive.clamp_i8.*", "--case", "file.*.nope?"],
+            "czip-conformance: --case file.*.nope?: matches no case id (`czip-conformance list` names the suites; ids are in vectors/)\n",
+        ),
         (
             &["run", "--impl", "rust", "--suite", "core", "nope"],
             "czip-conformance: --suite nope: no such suite (have: core, divergences, files, model-v000, model-v001, reject, synthetic)\n",

@@ -18,6 +18,7 @@ present (the real package needs it) to hand the package the arrays it expects.
 
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import pkgutil
@@ -256,8 +257,21 @@ class Adapter:
         self.vectors_dir = "."
         self.corpus_dir = "."
         self.features = FEATURES + [f for f in extra_features if f not in FEATURES]
+        if self.pkg.mod is not None and not self.head_takes_sink_key():
+            # Revisions before the attention sink (e.g. a740d62): cases with a
+            # sink key are unsupported, the others are answered without it.
+            self.features = [f for f in self.features if f != "sink_key"]
         self._models = {}
         self._exp2 = None
+
+    def head_takes_sink_key(self):
+        """Whether this revision's attention head takes a `sink_key` keyword
+        (the keyword arrived after a740d62; the signature says, not a version)."""
+        try:
+            params = inspect.signature(self.pkg.get("gqa_attention_mqa_i8_cached")).parameters
+        except (Unsupported, OpError, TypeError, ValueError):
+            return True  # no signature to read: pass the keyword and let the call answer
+        return "sink_key" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
     # -- arguments
 
@@ -389,7 +403,9 @@ class Adapter:
         xs = self.array_arg(a, "xs")
         if not xs:
             raise OpError("argmax of an empty array")
-        return self._call_int("argmax_deterministic", arr(xs, "i32"))
+        # A plain list: the package takes a sequence and tests `if not values`
+        # (ambiguous for a numpy array of more than one element).
+        return self._call_int("argmax_deterministic", xs)
 
     # -- §2 tables, §6 exp
 
@@ -457,6 +473,9 @@ class Adapter:
             sink = to_array(sink, "sink_key")
             if len(sink) != 64:
                 raise OpError("sink_key: 64 elements")
+            if not self.head_takes_sink_key():
+                raise Unsupported("this revision of compress_zip has no attention sink "
+                                  "(gqa_attention_mqa_i8_cached takes no sink_key)")
             sink = arr(sink, "i8")
         d = 64 * n_heads
         steps = self.arg(a, "steps")
@@ -505,9 +524,11 @@ class Adapter:
                 # step needs the cache row and no call.
                 continue
             y = []
+            # The sink keyword only when the case has a sink (revisions before it lack the keyword).
+            sink_kw = {} if sink is None else {"sink_key": sink}
             for h in range(n_heads):
                 yh = head(arr(qkv[h * 64 : h * 64 + 64], "i8"), kc, vc, p, exp2_lut=exp2, rope_cos=lut.cos_table,
-                          rope_sin=lut.sin_table, score_mul_q15=mult[h], sink_key=sink)
+                          rope_sin=lut.sin_table, score_mul_q15=mult[h], **sink_kw)
                 y.extend(to_list(yh))
             outs.append(out_array(y, "i8"))
         return {"out": outs}

@@ -60,6 +60,10 @@ pub struct CaseResult {
     /// Tags of the case (for matching known divergences).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Diagnostic answer fields (`op_table`: not normative) the case expects
+    /// and the answer left out: reported as "not answered", never a failure.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_answered: Vec<String>,
     /// Wall time of the case in microseconds (request, answer and judging),
     /// when measured. Not part of the verdict; reports strip it to compare runs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,7 @@ impl CaseResult {
             divergence,
             message,
             tags: case.tags.clone(),
+            not_answered: Vec::new(),
             time_us: None,
         }
     }
@@ -106,7 +111,8 @@ pub fn judge(case: &Case, outcome: &Outcome) -> CaseResult {
                 (Some(n), true) => n.clone(),
                 (Some(n), false) => format!("{msg}; {n}"),
             };
-            match first_divergence_with(&case.expect, v, norm) {
+            let skip = unanswered_diagnostics(&case.op, &case.expect, v);
+            let mut r = match first_divergence_skipping(&case.expect, v, norm, &skip) {
                 None => CaseResult::new(case, Status::Pass, with_note(String::new()), None),
                 Some(d) => {
                     let msg = format!(
@@ -117,9 +123,25 @@ pub fn judge(case: &Case, outcome: &Outcome) -> CaseResult {
                     );
                     CaseResult::new(case, Status::Fail, with_note(msg), Some(d))
                 }
-            }
+            };
+            r.not_answered = skip.into_iter().map(String::from).collect();
+            r
         }
     }
+}
+
+/// The expected fields of `op` that the op table marks diagnostic and the
+/// answer does not carry (absent or null): not answered, so not compared.
+/// A diagnostic field the answer does carry is compared like any other.
+fn unanswered_diagnostics<'a>(op: &str, expect: &'a Value, answer: &Value) -> Vec<&'a str> {
+    let Some(spec) = super::op_table::Op::from_name(op).map(|o| o.spec()) else { return Vec::new() };
+    let Value::Object(fields) = expect else { return Vec::new() };
+    fields
+        .keys()
+        .filter(|k| spec.answer.iter().any(|f| f.name == k.as_str() && !f.normative))
+        .filter(|k| answer.get(k.as_str()).is_none_or(Value::is_null))
+        .map(String::as_str)
+        .collect()
 }
 
 /// The answer field (an object: masked field → reason) by which the runner's
@@ -191,10 +213,15 @@ pub fn first_divergence(expect: &Value, answer: &Value) -> Option<Divergence> {
 
 /// [`first_divergence`], with the answer's file normalised as `norm` says.
 pub fn first_divergence_with(expect: &Value, answer: &Value, norm: Normalise) -> Option<Divergence> {
+    first_divergence_skipping(expect, answer, norm, &[])
+}
+
+/// [`first_divergence_with`], leaving out the expected fields named in `skip`.
+fn first_divergence_skipping(expect: &Value, answer: &Value, norm: Normalise, skip: &[&str]) -> Option<Divergence> {
     let Value::Object(fields) = expect else {
         return compare_value("", expect, answer);
     };
-    for (k, ev) in fields {
+    for (k, ev) in fields.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
         let av = answer.get(k).cloned().or_else(|| derived(k, answer, norm));
         let Some(av) = av else {
             return Some(Divergence { path: k.clone(), index: None, expected: vec![ev.clone()], actual: vec![Value::Null] });

@@ -7,9 +7,11 @@
 
 pub mod chunks;
 pub mod finding;
+pub mod newlines;
 
 pub use chunks::{localise_chunks, ChunkLocalisation};
 pub use finding::Finding;
+pub use newlines::newline_translated;
 
 use serde_json::{json, Value};
 
@@ -28,19 +30,42 @@ pub fn localise(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result
     (finding::render(&findings), known)
 }
 
-/// Whether localising a failed case of `op` can find anything: the ops
-/// [`localise_findings`] goes down the stack for.
-pub fn localisable(op: &str) -> bool {
-    matches!(op, "compress" | "model_logits")
+/// Whether localising a failure of `case` can find more than the failure
+/// itself says (the cases [`localise_findings`] goes into: files and model
+/// steps, not refusals).
+pub fn localises(case: &Case) -> bool {
+    let must_refuse = case.expect.get("error") == Some(&Value::Bool(true));
+    !must_refuse && matches!(case.op.as_str(), "compress" | "decompress" | "model_logits")
 }
 
 /// What localising one failed case found, and a known divergence.
 pub fn localise_findings(imp: &mut dyn Implementation, ctx: &Context, case: &Case, result: &CaseResult, answer: Option<&Value>) -> (Vec<Finding>, Option<String>) {
+    let must_refuse = case.expect.get("error") == Some(&Value::Bool(true));
     match case.op.as_str() {
         "compress" => answer.map_or_else(Default::default, |a| localise_compress(imp, ctx, case, a)),
+        "decompress" if !must_refuse => localise_decompress(ctx, case),
         "model_logits" => localise_logits(imp, ctx, case, result),
         _ => (Vec::new(), None),
     }
+}
+
+/// A reference file the implementation did not decode back: the first known
+/// §11 witness in the reference's own decoding of it, chunk by chunk (where
+/// a decoder with that departure loses the text).
+fn localise_decompress(ctx: &Context, case: &Case) -> (Vec<Finding>, Option<String>) {
+    let model_name = case.args.get("model").and_then(Value::as_str).unwrap_or_default();
+    let (Ok(model), Some(file)) = (ctx.model(model_name), case.args.get("file_hex").and_then(Value::as_str).and_then(unhex)) else {
+        return (Vec::new(), None);
+    };
+    let Ok(f) = read_file(&file, &ReadLimits::default()) else { return (Vec::new(), None) };
+    let Ok(chunks) = decode_tokens_unverified(&model, &f) else { return (Vec::new(), None) };
+    for (c, tokens) in chunks.iter().enumerate() {
+        if let Some(w) = super::witness::scan(&model, tokens, tokens.len().saturating_sub(1)).into_iter().next() {
+            let known = known_divergence(w.tag).map(String::from);
+            return (vec![Finding::Witness { chunk: Some(c), position: w.position, tag: w.tag, what: w.what }], known);
+        }
+    }
+    (Vec::new(), None)
 }
 
 /// The first differing layer output at one position, via `model_trace`.
@@ -117,9 +142,27 @@ fn localise_compress(imp: &mut dyn Implementation, ctx: &Context, case: &Case, a
     if file.get(..16) != ref_bytes.get(..16) {
         lines.push(Finding::OuterHeader);
     }
-    let tokens = match ctx.text(&case.args["text"]).ok().and_then(|t| String::from_utf8(t).ok()) {
-        Some(t) => model.tokenizer().encode(&t).unwrap_or_default(),
-        None => Vec::new(),
+    let mut text = ctx.text(&case.args["text"]).unwrap_or_default();
+    let mut rf = rf;
+    // A file of the newline-translated text (CR, CRLF → LF) is compared with
+    // the reference's file of that text.
+    let translated = newline_translated(&text);
+    if translated != text && theirs.outer.uncompressed_len as usize == translated.len() {
+        lines.push(Finding::NewlineTranslation);
+        let mut args = case.args.clone();
+        args["text"] = json!({"hex": crate::conformance::case::hex(&translated)});
+        let again = match reference(ctx, "compress", &args) {
+            Outcome::Result(o) => o.get("file_hex").and_then(Value::as_str).and_then(unhex),
+            _ => None,
+        };
+        match again.as_deref().map(|b| read_file(b, &ReadLimits::default())) {
+            Some(Ok(f)) => (rf, text) = (f, translated),
+            _ => return (lines, None),
+        }
+    }
+    let tokens = match String::from_utf8(text) {
+        Ok(t) => model.tokenizer().encode(&t).unwrap_or_default(),
+        Err(_) => Vec::new(),
     };
     let their_tokens = decode_tokens_unverified(&model, &theirs).ok();
     let Some(cl) = localise_chunks(&model, &theirs, their_tokens.as_deref(), &rf, &tokens) else {

@@ -9,6 +9,8 @@
 //! | [`ops`] | the operation catalogue, answered by the built-in engine |
 //! | [`implementation`] | what can be scored: in process, adapter-protocol process, command templates |
 //! | [`runner`] | running cases (gated by declared features), surviving an implementation that dies; the progress line; the localisation budget |
+//! | [`select`] | which cases a run runs (`--suite`, `--case GLOB`) |
+//! | [`causes`] | why a case failed: a §11 row, a named upstream behaviour, missing validation |
 //! | [`compare`] | answer vs expectation, down to the first differing element |
 //! | [`localize`] | file → chunk → token → logits → layer |
 //! | [`witness`] | positions where a known spec §11 departure changes a value |
@@ -18,6 +20,7 @@
 //! | [`generate`] | writes the whole corpus, synthetic models and suites, deterministically |
 //! | [`faults`] | deliberately broken variants, to prove the runner catches them |
 pub mod case;
+pub mod causes;
 pub mod compare;
 pub mod faults;
 pub mod generate;
@@ -27,6 +30,7 @@ pub mod op_table;
 pub mod ops;
 pub mod report;
 pub mod runner;
+pub mod select;
 pub mod score;
 pub mod suite;
 pub mod witness;

@@ -7,8 +7,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::causes::{of_findings, tally, Cause};
 use super::compare::{payload_digest, CaseResult, Status};
-use super::localize::{finding, localise_chunks, Finding};
+use super::localize::{finding, localise_chunks, newline_translated, Finding};
 use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
 use crate::container::{read_file, CzipFile, ReadLimits};
@@ -52,23 +53,6 @@ fn baselines(text: &[u8]) -> (u64, u64, u64) {
     (br.len() as u64, zs, gzl)
 }
 
-fn newline_translated(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] == b'\r' {
-            out.push(b'\n');
-            if text.get(i + 1) == Some(&b'\n') {
-                i += 1;
-            }
-        } else {
-            out.push(text[i]);
-        }
-        i += 1;
-    }
-    out
-}
-
 fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) -> FileVerdict {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let text_name = file_name.trim_end_matches(".czip").to_string();
@@ -81,6 +65,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
             divergence: None,
             message: String::new(),
             tags: Vec::new(),
+            not_answered: Vec::new(),
             time_us: None,
         },
         localisation: Vec::new(),
@@ -300,8 +285,10 @@ pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -
             case: v.result.clone(),
             localisation: finding::render(&v.localisation),
             known_divergence: v.known.clone(),
+            cause: of_findings(&v.localisation).unwrap_or(Cause::Unexplained),
         })
         .collect();
+    report.causes = tally(report.failures.iter().map(|f| f.cause));
     report.ratios = verdicts.iter().filter_map(|v| v.ratio.clone()).collect();
     report.findings = verdicts
         .iter()

@@ -20,7 +20,7 @@ pub struct Witness {
 
 /// Whether round-half-up division (public Python) changes RMSNorm's inverse
 /// for this mean square: `8388608 mod s = (s−1)/2` with `s` odd.
-fn rms_inverse_differs(mean_sq: u64) -> bool {
+pub(crate) fn rms_inverse_differs(mean_sq: u64) -> bool {
     let ms = (mean_sq + 1).min(u64::from(u32::MAX / 65536)) as u32;
     let s = isqrt32_restoring(ms * 65536);
     s % 2 == 1 && 8_388_608 % s == (s - 1) / 2

@@ -18,9 +18,11 @@ use clap::{Args, Parser, Subcommand};
 use czip::conformance::implementation::{from_manifest, resolve, Builtin, Implementation, Manifest, Named, DEFAULT_TIMEOUT_SECS};
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
+use czip::conformance::causes::classify;
 use czip::conformance::runner::localising::localise_failures;
 use czip::conformance::runner::progress::{Redraw, CLEAR};
 use czip::conformance::runner::run_watched;
+use czip::conformance::select::select;
 use czip::conformance::suite::{load_cases, load_suites};
 use stdout::{out, outln};
 
@@ -180,6 +182,13 @@ struct RunArgs {
     /// or `--suite core,reject`. `czip-conformance list` names them.
     #[arg(long = "suite", value_name = "S", num_args = 1.., value_delimiter = ',')]
     suite: Vec<String>,
+    /// Also run the cases whose id matches GLOB (`*` any run of characters,
+    /// `?` one character; repeatable). With --suite, the run is the union of
+    /// the suites and the matching cases; without it, only the matching
+    /// cases. A glob that matches no case is a usage error. Example:
+    /// --case 'file.*.v001.L1.brotli.alice_ch1_txt'
+    #[arg(long = "case", value_name = "GLOB")]
+    case: Vec<String>,
     #[command(flatten)]
     paths: Paths,
     /// Where to write report.json, report.md and junit.xml (nothing written when absent).
@@ -300,30 +309,18 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
         }
     };
     let all_cases = load_cases(&a.paths.data.vectors)?;
-    let mut suites = load_suites(&a.paths.suites_dir, &all_cases)?;
-    if !a.suite.is_empty() {
-        for s in &a.suite {
-            if !suites.iter().any(|x| &x.name == s) {
-                let names: Vec<_> = suites.iter().map(|x| x.name.as_str()).collect();
-                return Err(Failure::Usage(format!("--suite {s}: no such suite (have: {})", names.join(", "))));
-            }
-        }
-        suites.retain(|x| a.suite.contains(&x.name));
-    }
-    // Run each selected case once, in corpus order.
-    let mut selected: Vec<usize> = suites.iter().flat_map(|s| s.cases.iter().copied()).collect();
-    selected.sort_unstable();
-    selected.dedup();
-    let cases: Vec<_> = selected.iter().map(|&i| all_cases[i].clone()).collect();
-    let pos = |i: usize| selected.binary_search(&i).unwrap_or(0);
+    let suites = load_suites(&a.paths.suites_dir, &all_cases)?;
+    // Each selected case runs once, in corpus order.
+    let selection = select(&all_cases, &suites, &a.suite, &a.case).map_err(Failure::Usage)?;
+    let cases: Vec<_> = selection.cases.iter().map(|&i| all_cases[i].clone()).collect();
 
     let mut imp = open_impl(&a.implementation, context(), a.timeout, a.keep_outputs.as_deref())?;
     let ctx = context();
     // The progress line names the first selected suite that lists the case.
     let mut suite_of = vec![""; cases.len()];
-    for s in suites.iter().rev() {
-        for &i in &s.cases {
-            suite_of[pos(i)] = &s.name;
+    for (name, _, positions) in selection.suites.iter().rev() {
+        for &i in positions {
+            suite_of[i] = name;
         }
     }
     let tty = std::io::stderr().is_terminal();
@@ -344,13 +341,13 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
         eprintln!("stopping: {why}");
     }
     let results = run.results;
-    let suite_idx: Vec<(String, bool, Vec<usize>)> =
-        suites.iter().map(|s| (s.name.clone(), s.required, s.cases.iter().map(|&i| pos(i)).collect())).collect();
+    let suite_idx = selection.suites;
     let mut report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
     report.stopped = run.stopped.clone();
     report.decide(VerdictPolicy { allow_partial: a.allow_partial });
-    // Localise failures down the stack (this asks the implementation again).
-    localise_failures(imp.as_mut(), &ctx, &cases, &mut report, a.max_localize, run.stopped.is_some(), &|i, n| {
+    // Localise failures down the stack (this asks the implementation again),
+    // then name every failure's cause.
+    let findings = localise_failures(imp.as_mut(), &ctx, &cases, &mut report, a.max_localize, run.stopped.is_some(), &|i, n| {
         if tty {
             eprint!("{CLEAR}localising failure {i}/{n}");
         }
@@ -358,6 +355,11 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     if tty {
         eprint!("{CLEAR}");
     }
+    let by_id: std::collections::HashMap<&str, &czip::conformance::case::Case> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
+    report.assign_causes(|f| match by_id.get(f.case.id.as_str()) {
+        Some(case) => classify(&ctx, case, &f.case, findings.get(&f.case.id).map_or(&[][..], Vec::as_slice)),
+        None => czip::conformance::causes::Cause::Unexplained,
+    });
     report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
     out(&report.to_terminal());
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());

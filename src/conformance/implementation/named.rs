@@ -58,7 +58,14 @@ fn manifest_dirs() -> Vec<PathBuf> {
 /// The adapter command of `--impl python`.
 pub fn python_adapter_command() -> Vec<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/python/czip_adapter.py");
-    vec!["python3".to_string(), script.display().to_string()]
+    vec![python_interpreter(), script.display().to_string()]
+}
+
+/// The Python interpreter that runs the adapter: `$CZIP_PYTHON` (e.g. a
+/// virtual environment's `bin/python3`, with the package's dependencies),
+/// else `python3` on `PATH`.
+pub fn python_interpreter() -> String {
+    std::env::var("CZIP_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".to_string())
 }
 
 /// One implementation `impls` knows of.
@@ -133,8 +140,10 @@ fn probe_python(ctx: &Context) -> Probe {
         features: None,
         ready: Ok(()),
     };
-    if find_on_path("python3").is_none() {
-        p.ready = Err("python3 is not on PATH".into());
+    let python = python_interpreter();
+    let found = if python.contains('/') { Path::new(&python).is_file() } else { find_on_path(&python).is_some() };
+    if !found {
+        p.ready = Err(format!("{python} is not on PATH (set CZIP_PYTHON to an interpreter)"));
         return p;
     }
     match ProcessAdapter::spawn(&python_adapter_command(), &[], HELLO_TIMEOUT, ctx) {
@@ -142,7 +151,7 @@ fn probe_python(ctx: &Context) -> Probe {
             p.features = Some(a.features().iter().cloned().collect());
             if a.hello.get("importable") == Some(&Value::Bool(false)) {
                 let why = a.hello.get("import_error").and_then(Value::as_str).unwrap_or("unknown error");
-                p.ready = Err(format!("python3 cannot import compress_zip ({why}); see adapters/python/README.md"));
+                p.ready = Err(format!("{python} cannot import compress_zip ({why}); see adapters/python/README.md"));
             }
         }
         Err(e) => p.ready = Err(e),

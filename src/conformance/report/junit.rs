@@ -37,7 +37,9 @@ pub(super) fn render(r: &Report, results: &[CaseResult], suites: &[(String, bool
             match c.status {
                 Status::Pass => s.push_str("/>\n"),
                 Status::Fail => {
-                    let _ = writeln!(s, "><failure message=\"{}\"/></testcase>", xml(&c.message));
+                    // The failure's cause (report `causes`) as JUnit's failure type.
+                    let cause = r.failures.iter().find(|f| f.case.id == c.id).map_or("unexplained", |f| f.cause.label());
+                    let _ = writeln!(s, "><failure type=\"{}\" message=\"{}\"/></testcase>", xml(cause), xml(&c.message));
                 }
                 Status::Unsupported | Status::Skipped => {
                     let _ = writeln!(s, "><skipped message=\"{}: {}\"/></testcase>", c.status.word(), xml(&c.message));

@@ -22,6 +22,14 @@ pub(super) fn render(r: &Report) -> String {
         }
         s.push('\n');
     }
+    if !r.causes.is_empty() {
+        let _ = writeln!(s, "| cause of failures | cases |");
+        let _ = writeln!(s, "|---|---:|");
+        for c in &r.causes {
+            let _ = writeln!(s, "| {} | {} |", c.label, c.cases);
+        }
+        s.push('\n');
+    }
     if !r.features.is_empty() {
         let _ = writeln!(s, "Declared features: {}.\n", r.features.join(", "));
     }
@@ -53,6 +61,13 @@ pub(super) fn render(r: &Report) -> String {
         }
         s.push('\n');
     }
+    if !r.not_answered.is_empty() {
+        let _ = writeln!(s, "## Not answered (diagnostic fields: not failures)\n");
+        for n in &r.not_answered {
+            let _ = writeln!(s, "- `{}`: {} cases", n.field, n.cases);
+        }
+        s.push('\n');
+    }
     if !r.findings.is_empty() {
         let _ = writeln!(s, "## Findings\n");
         for f in &r.findings {
@@ -80,6 +95,7 @@ pub(super) fn render(r: &Report) -> String {
         let _ = writeln!(s, "### `{}`\n", c.id);
         let _ = writeln!(s, "- op `{}`, spec {}, suites {}", c.op, c.spec, f.suites.join(", "));
         let _ = writeln!(s, "- {}", c.message);
+        let _ = writeln!(s, "- cause: {}", f.cause.label());
         if let Some(d) = &c.divergence {
             let _ = writeln!(s, "- first divergence at `{}`", d.path);
         }

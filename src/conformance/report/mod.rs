@@ -23,6 +23,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::causes::{tally, Cause, CauseCount};
 use super::compare::{CaseResult, Status};
 pub use provenance::Provenance;
 
@@ -118,6 +119,18 @@ pub struct Failure {
     /// The spec §11 point this failure matches, when it matches one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known_divergence: Option<String>,
+    /// Why it failed ([`super::causes`]); `unexplained` until
+    /// [`Report::assign_causes`] has read the facts.
+    pub cause: Cause,
+}
+
+/// A diagnostic answer field (`op_table`) that cases expected and the
+/// implementation did not answer: not a failure, counted per field.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NotAnswered {
+    /// `op.field`, e.g. `coder_encode.max_pending`.
+    pub field: String,
+    pub cases: usize,
 }
 
 /// One row of the compression-ratio table.
@@ -149,8 +162,14 @@ pub struct Report {
     /// kept dying): always a reason for FAIL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Failures by cause (see [`super::causes`]), in the cause table's order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<CauseCount>,
     pub counting: &'static str,
     pub totals: Totals,
+    /// Diagnostic fields left unanswered, per field (distinct cases).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_answered: Vec<NotAnswered>,
     pub suites: Vec<SuiteSummary>,
     /// Failed cases, root cause first: primitives, tables, layers, coder,
     /// model, chunks, files (see [`stack_level`]); corpus order within a level.
@@ -248,6 +267,7 @@ impl Report {
                     .map(String::from),
                 case: r.clone(),
                 localisation: Vec::new(),
+                cause: Cause::Unexplained,
             })
             .collect();
         failures.sort_by_key(|f| stack_level(&f.case.op)); // stable: corpus order within a level
@@ -264,6 +284,13 @@ impl Report {
             .map(|((status, reason), (cases, suites))| NotRun { status, reason: reason.to_string(), cases, suites: suites.into_iter().collect() })
             .collect();
         not_run.sort_by_key(|g| std::cmp::Reverse(g.cases)); // stable: status, then reason, within equal counts
+        let mut unanswered: std::collections::BTreeMap<String, usize> = Default::default();
+        for (r, m) in results.iter().zip(&member_of) {
+            for f in r.not_answered.iter().filter(|_| !m.is_empty()) {
+                *unanswered.entry(format!("{}.{f}", r.op)).or_default() += 1;
+            }
+        }
+        let not_answered = unanswered.into_iter().map(|(field, cases)| NotAnswered { field, cases }).collect();
         let of = |s: Status| results.iter().filter(|r| r.status == s).cloned().collect::<Vec<_>>();
         let mut report = Report {
             report_format: 2,
@@ -273,8 +300,10 @@ impl Report {
             verdict: Verdict::Fail,
             verdict_reasons: Vec::new(),
             stopped: None,
+            causes: Vec::new(),
             counting: COUNTING_RULE,
             totals,
+            not_answered,
             suites: summaries,
             failures,
             not_run,
@@ -284,7 +313,16 @@ impl Report {
             findings: Vec::new(),
         };
         report.decide(VerdictPolicy::default());
+        report.assign_causes(|f| f.cause);
         report
+    }
+
+    /// Sets each failure's cause and the cause table.
+    pub fn assign_causes(&mut self, mut cause_of: impl FnMut(&Failure) -> Cause) {
+        for f in &mut self.failures {
+            f.cause = cause_of(f);
+        }
+        self.causes = tally(self.failures.iter().map(|f| f.cause));
     }
 
     /// Sets the verdict from the suite counts. FAIL when: the run stopped

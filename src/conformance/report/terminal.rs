@@ -14,6 +14,12 @@ const REASONS_SHOWN: usize = 8;
 pub(super) fn render(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "implementation {} — verdict {}", r.implementation, r.verdict.as_upper());
+    if !r.causes.is_empty() {
+        let _ = writeln!(s, "failures by cause:");
+        for c in &r.causes {
+            let _ = writeln!(s, "  {:>6} {}", c.cases, c.label);
+        }
+    }
     let _ = writeln!(s, "{:<16} {:>6} {:>6} {:>6} {:>11} {:>8} {:>9}", "suite", "cases", "pass", "fail", "unsupported", "skipped", "agreement");
     for x in &r.suites {
         let _ = writeln!(
@@ -40,8 +46,12 @@ pub(super) fn render(r: &Report) -> String {
             let _ = writeln!(s, "  … and {} more reasons (see report.md)", r.not_run.len() - REASONS_SHOWN);
         }
     }
+    if !r.not_answered.is_empty() {
+        let fields: Vec<String> = r.not_answered.iter().map(|n| format!("{} {}", n.field, n.cases)).collect();
+        let _ = writeln!(s, "not answered (diagnostic fields, not failures): {}", fields.join(", "));
+    }
     for f in r.failures.iter().take(FAILURES_SHOWN) {
-        let _ = writeln!(s, "FAIL {} ({}, {}): {}", f.case.id, f.case.op, f.case.spec, f.case.message);
+        let _ = writeln!(s, "FAIL {} ({}, {}): {} [{}]", f.case.id, f.case.op, f.case.spec, f.case.message, f.cause.label());
     }
     if r.failures.len() > FAILURES_SHOWN {
         let _ = writeln!(s, "… and {} more failures (root cause first; see the report)", r.failures.len() - FAILURES_SHOWN);

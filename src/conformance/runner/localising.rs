@@ -4,18 +4,20 @@
 //! first differing position — which costs minutes per case for a slow
 //! implementation; `run --max-localize N` bounds how many cases pay it.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::conformance::case::Case;
 use crate::conformance::implementation::Implementation;
-use crate::conformance::localize::{localisable, localise};
+use crate::conformance::localize::{finding, localise_findings, localises, Finding};
 use crate::conformance::ops::{Context, Outcome};
 use crate::conformance::report::Report;
 
-/// Localises the failures of `report` that can be localised — a case of a
-/// [`localisable`] op whose answer departs from the expectation (a refusal,
-/// a death or an accepted reject case has nothing to localise) — root cause
-/// first, the first `max` of them (`0`: all). The others get one line that
+/// Localises the failures of `report` that can be localised — a case that
+/// [`localises`] (files and model steps; a refusal case has nothing to
+/// localise) — root cause first, the first `max` of them (`0`: all), and
+/// returns what was found per case id (for [`crate::conformance::causes`]). The others get one line that
 /// says why not: the budget, a run that stopped (the implementation kept
 /// dying), or a death while localising an earlier failure.
 /// `progress(i, n)` is called before the `i`-th (from 1) of `n` localisations.
@@ -27,14 +29,13 @@ pub fn localise_failures(
     max: usize,
     stopped: bool,
     progress: &dyn Fn(usize, usize),
-) {
+) -> HashMap<String, Vec<Finding>> {
     let _ = imp.take_death(); // deaths of the run are the runner's, counted already
+    let by_id: HashMap<&str, &Case> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
     let wanted: Vec<usize> = (0..report.failures.len())
-        .filter(|&i| {
-            let c = &report.failures[i].case;
-            localisable(&c.op) && c.divergence.is_some()
-        })
+        .filter(|&i| by_id.get(report.failures[i].case.id.as_str()).is_some_and(|c| localises(c)))
         .collect();
+    let mut findings = HashMap::new();
     let n = if max == 0 { wanted.len() } else { wanted.len().min(max) };
     let mut died: Option<String> = None;
     for (k, &i) in wanted.iter().enumerate() {
@@ -52,7 +53,7 @@ pub fn localise_failures(
             f.localisation = vec![line];
             continue;
         }
-        let Some(case) = cases.iter().find(|c| c.id == f.case.id) else { continue };
+        let Some(&case) = by_id.get(f.case.id.as_str()) else { continue };
         progress(k + 1, n);
         let answer = match case.op.as_str() {
             "compress" => match imp.call(&case.op, &case.args) {
@@ -61,14 +62,16 @@ pub fn localise_failures(
             },
             _ => None::<Value>,
         };
-        let (lines, known) = localise(imp, ctx, case, &f.case, answer.as_ref());
-        f.localisation = lines;
+        let (found, known) = localise_findings(imp, ctx, case, &f.case, answer.as_ref());
+        f.localisation = finding::render(&found);
         if f.known_divergence.is_none() {
             f.known_divergence = known;
         }
+        findings.insert(f.case.id.clone(), found);
         if let Some(why) = imp.take_death() {
             f.localisation.push(format!("localisation stopped: the implementation died ({why})"));
             died = Some(why);
         }
     }
+    findings
 }

@@ -76,6 +76,7 @@ fn not_sent(case: &Case, status: Status, message: String) -> CaseResult {
         message,
         tags: case.tags.clone(),
         time_us: None,
+        not_answered: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 """FAKE compress_zip coder: the encoder's output is the coded symbols as
 bytes (mod 256); the decoder reads them back one byte per symbol. Not an
-arithmetic coder."""
+arithmetic coder. Like the real one, it keeps no pending-bit counters (the
+adapter cannot answer `pending_at_finish` / `max_pending`)."""
 
 from ._record import record
 

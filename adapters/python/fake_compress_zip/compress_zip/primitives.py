@@ -1,5 +1,6 @@
 """FAKE compress_zip.primitives: records each call and returns a constant
-(101..108) that names the function. Not the real arithmetic."""
+(101..108) that names the function. Not the real arithmetic. The argument
+handling mirrors the real signatures (argmax takes a sequence)."""
 
 from ._record import record
 
@@ -42,5 +43,10 @@ def clamp_i8(x):
 
 
 def argmax_deterministic(values):
-    record("argmax_deterministic", values=values)
+    """Like the real one, takes a sequence and tests `if not values`: a numpy
+    array of more than one element raises numpy's "truth value … is
+    ambiguous" ValueError, a one-element array holding 0 "Empty sequence"."""
+    record("argmax_deterministic", values=values, type=type(values).__name__)
+    if not values:
+        raise ValueError("Empty sequence")
     return 108
