@@ -10,6 +10,7 @@
 //! | [`implementation`] | what can be scored: in process, adapter-protocol process, command templates |
 //! | [`runner`] | running cases (gated by declared features) |
 //! | [`compare`] | answer vs expectation, down to the first differing element |
+//! | [`dump`] | layer-by-layer tensor dumps (`adapters/DUMPS.md`): write, read, compare |
 //! | [`localize`] | file → chunk → token → logits → layer |
 //! | [`witness`] | positions where a known spec §11 departure changes a value |
 //! | [`score`] | judging a directory of `.czip` files another implementation wrote |
@@ -19,6 +20,7 @@
 //! | [`faults`] | deliberately broken variants, to prove the runner catches them |
 pub mod case;
 pub mod compare;
+pub mod dump;
 pub mod faults;
 pub mod generate;
 pub mod implementation;
