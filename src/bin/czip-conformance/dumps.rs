@@ -185,7 +185,11 @@ pub fn compare_dumps(a: &CompareArgs) -> Result<bool, Failure> {
             )))
         }
     };
-    let label = a.reference.file_stem().map_or_else(|| "chunk".to_string(), |s| s.to_string_lossy().into_owned());
+    // The chunk's name in reports: `chunk45` (from the metadata), else REF's file name.
+    let label = match r.meta("chunk_index") {
+        "" => a.reference.file_stem().map_or_else(|| "chunk".to_string(), |s| s.to_string_lossy().into_owned()),
+        i => format!("chunk{i}"),
+    };
     let mut c: Comparison = compare(&label, &r, i).map_err(|e| Failure::Run(format!("{}: {e}", ipath.display())))?;
     // The §11 cause, when the model is at hand (published models, by content hash).
     let ctx = a.paths.context();

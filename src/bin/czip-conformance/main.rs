@@ -366,6 +366,9 @@ fn score(a: &ScoreArgs) -> Result<bool, Failure> {
     for f in &report.findings {
         outln(&format!("finding: {f}"));
     }
+    for s in &report.next_steps {
+        outln(&format!("next step: {s}"));
+    }
     if let Some(dir) = &a.report {
         report.write(dir, &results, &suites)?;
         eprintln!("reports written to {}", dir.display());

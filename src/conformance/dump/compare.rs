@@ -162,10 +162,11 @@ pub fn add_causes(c: &mut Comparison, model: &Model, tokens: &[u32]) {
     }
 }
 
-/// One line per difference: where, both values, how much of the row.
-pub fn describe(name: &str, d: &Difference, positions: usize) -> String {
+/// A difference in one line: where, both values, how much of the row and
+/// of the tensor (`positions` compared).
+pub fn describe(d: &Difference, positions: usize) -> String {
     format!(
-        "{name}: position {}, element {}: REF {}, IMPL {}; {} of {} elements of the row differ; {} of {positions} positions differ",
+        "position {}, element {}: REF {}, IMPL {}; {} of {} elements of the row differ; {} of {positions} positions differ",
         d.position, d.element, d.expected, d.actual, d.row_differences, d.width, d.positions_differing
     )
 }
@@ -192,7 +193,7 @@ pub fn to_report(impl_name: &str, comparisons: &[Comparison]) -> (Report, Vec<Ca
                         expected: vec![json!(d.expected)],
                         actual: vec![json!(d.actual)],
                     }),
-                    describe(name, d, c.positions.len()),
+                    describe(d, c.positions.len()),
                     d.cause.iter().map(|(t, _)| format!("divergence:{t}")).collect(),
                 ),
             };
@@ -217,7 +218,7 @@ pub fn to_report(impl_name: &str, comparisons: &[Comparison]) -> (Report, Vec<Ca
         let prefix = if comparisons.len() == 1 { String::new() } else { format!("{}: ", c.label) };
         match c.first() {
             Some((name, d)) => {
-                let mut line = format!("{prefix}first difference: {}", describe(name, d, c.positions.len()));
+                let mut line = format!("{prefix}first difference: {name}: {}", describe(d, c.positions.len()));
                 if let Some((tag, what)) = &d.cause {
                     line += &format!("; cause: {} ({what})", crate::conformance::report::known_divergence(tag).unwrap_or(tag));
                 }
