@@ -107,6 +107,14 @@ fn missing_tensors_and_positions_are_listed_not_failed() {
     assert!(out.contains("verdict PARTIAL"), "{out}");
     assert!(out.contains("4 positions compared"), "{out}");
     assert!(out.contains("not dumped by IMPL (not compared): layer0.reglu, cum"), "{out}");
+
+    // --tokens-file: the chunk's tokens (JSON array) give the same dump as the text.
+    std::fs::write(dir.join("tokens.json"), serde_json::to_string(&d.tokens).unwrap()).unwrap();
+    let o = cc(&dir, &models, &["dump", "--model", "v001", "--tokens-file", "tokens.json", "-L", "1", "-o", "from-tokens.safetensors"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (a, b) = (parse(&std::fs::read(dir.join("ref.safetensors")).unwrap()).unwrap(), parse(&std::fs::read(dir.join("from-tokens.safetensors")).unwrap()).unwrap());
+    assert_eq!(b.meta("chunk_index"), "0");
+    assert_eq!((a.tokens, a.tensors), (b.tokens, b.tensors));
 }
 
 /// `dump --fault F` against the clean reference: the first differing tensor and position.
@@ -183,7 +191,7 @@ fn rewrite(bytes: &[u8], name: &str, with: Option<(Dtype, Vec<usize>, Vec<u8>)>,
         data.extend(d);
     }
     let mut h = serde_json::to_vec(&header).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{Dump, Tensor};
 use crate::conformance::compare::{CaseResult, Divergence, Status};
 use crate::conformance::report::{Report, VerdictPolicy};
+use crate::conformance::score::SuiteRows;
 use crate::conformance::witness;
 use crate::Model;
 
@@ -175,7 +176,7 @@ pub fn describe(d: &Difference, positions: usize) -> String {
 /// per REF tensor (pass: identical, fail: differs, unsupported: not dumped
 /// by IMPL). The verdict accepts tensors not dumped (PARTIAL), never a
 /// difference.
-pub fn to_report(impl_name: &str, comparisons: &[Comparison]) -> (Report, Vec<CaseResult>, Vec<(String, bool, Vec<usize>)>) {
+pub fn to_report(impl_name: &str, comparisons: &[Comparison]) -> (Report, Vec<CaseResult>, SuiteRows) {
     let mut results = Vec::new();
     let mut suites = Vec::new();
     for c in comparisons {
