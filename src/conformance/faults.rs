@@ -13,20 +13,11 @@ use serde_json::{json, Value};
 
 use super::case::as_int;
 use super::op_table::Op;
-use super::ops::{reference_op, reference_op_with, Context, Outcome};
+use super::ops::{reference_op_with, Context, Outcome};
 use crate::model::attention::{AttentionVariant, OutputClamp};
 use crate::model::variant::{udiv_round_up, DivRounding, LinearSum, ShiftRounding, Variant};
 
-/// The faults `serve --fault` and `dump --fault` can inject.
-pub const FAULTS: &[(&str, &str)] = &[
-    ("udiv-round-up", "udiv/div round half up when d is odd and r = (d−1)/2 (the public Python rounding); RMSNorm uses it"),
-    ("clamp-128", "clamp_i8 clamps to −128..127: the primitive, every layer (requantize, RMSNorm, ReGLU, RoPE) and the attention output"),
-    ("wrap-accumulator", "the attention accumulator is 32-bit and wraps (the latest public Rust)"),
-    ("round-half-up", "requantize and RMSNorm's shift round half away from zero instead of ties to even (a GPU requantize epilogue)"),
-    ("fp16-accumulate", "Linear's running sum kept in IEEE half precision (a GEMM with a 16-bit compute type)"),
-];
-
-/// One of [`FAULTS`].
+/// A fault `serve --fault` and `dump --fault` can inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     UdivRoundUp,
@@ -37,21 +28,18 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// The fault called `name` (one of [`FAULTS`]), or a one-line error listing them.
+    /// Every fault, in the order `--help` lists them.
+    pub const ALL: [Fault; 5] = [Fault::UdivRoundUp, Fault::Clamp128, Fault::WrapAccumulator, Fault::RoundHalfUp, Fault::Fp16Accumulate];
+
+    /// The fault called `name`, or a one-line error listing them.
     pub fn parse(name: &str) -> Result<Fault, String> {
-        Ok(match name {
-            "udiv-round-up" => Fault::UdivRoundUp,
-            "clamp-128" => Fault::Clamp128,
-            "wrap-accumulator" => Fault::WrapAccumulator,
-            "round-half-up" => Fault::RoundHalfUp,
-            "fp16-accumulate" => Fault::Fp16Accumulate,
-            _ => {
-                let names: Vec<&str> = FAULTS.iter().map(|f| f.0).collect();
-                return Err(format!("no such fault (have: {})", names.join(", ")));
-            }
+        Self::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|f| f.name()).collect();
+            format!("no such fault (have: {})", names.join(", "))
         })
     }
 
+    /// The name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Fault::UdivRoundUp => "udiv-round-up",
@@ -59,6 +47,17 @@ impl Fault {
             Fault::WrapAccumulator => "wrap-accumulator",
             Fault::RoundHalfUp => "round-half-up",
             Fault::Fp16Accumulate => "fp16-accumulate",
+        }
+    }
+
+    /// What it breaks, and who is known to.
+    pub fn description(self) -> &'static str {
+        match self {
+            Fault::UdivRoundUp => "udiv/div round half up when d is odd and r = (d−1)/2 (the public Python rounding); RMSNorm uses it",
+            Fault::Clamp128 => "clamp_i8 clamps to −128..127: the primitive, every layer (requantize, RMSNorm, ReGLU, RoPE) and the attention output",
+            Fault::WrapAccumulator => "the attention accumulator is 32-bit and wraps (the latest public Rust)",
+            Fault::RoundHalfUp => "requantize and RMSNorm's shift round half away from zero instead of ties to even (a GPU requantize epilogue)",
+            Fault::Fp16Accumulate => "Linear's running sum kept in IEEE half precision (a GEMM with a 16-bit compute type)",
         }
     }
 
@@ -93,7 +92,6 @@ pub fn call(fault: Fault, ctx: &Context, op: Op, a: &Value) -> Outcome {
     };
     match primitive {
         Some(v) => Outcome::Result(v),
-        None if fault.variant() == Variant::NORMATIVE => reference_op(ctx, op, a),
         None => reference_op_with(ctx, op, a, fault.variant()),
     }
 }

@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use czip::conformance::faults::{self, Fault, FAULTS};
+use czip::conformance::faults::{self, Fault};
 use czip::conformance::op_table::Op;
 use czip::conformance::ops::{reference, Context, Outcome, ALL_FEATURES};
 use serde_json::{json, Value};
@@ -44,7 +44,7 @@ pub fn serve(fault: Option<&str>, mut ctx: Context) -> Result<bool, Failure> {
 /// `--fault NAME` (of `serve` and `dump`), or the usage error listing the faults.
 pub fn parse_fault(name: &str) -> Result<Fault, Failure> {
     Fault::parse(name).map_err(|_| {
-        let names: Vec<_> = FAULTS.iter().map(|(n, d)| format!("{n} ({d})")).collect();
+        let names: Vec<_> = Fault::ALL.iter().map(|f| format!("{} ({})", f.name(), f.description())).collect();
         Failure::Usage(format!("--fault {name}: no such fault (have: {})", names.join("; ")))
     })
 }

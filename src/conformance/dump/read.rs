@@ -26,6 +26,11 @@ pub fn parse(bytes: &[u8]) -> Result<Dump, String> {
         Some(other) => return Err(format!("metadata format {other:?}: unknown format version (this reader knows {FORMAT})")),
         None => return Err(format!("metadata format: missing (expected {FORMAT})")),
     }
+    match metadata.get("model_hash") {
+        Some(h) if h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {}
+        Some(h) => return Err(format!("metadata model_hash {h:?}: expected 8 hex digits (the model's content hash)")),
+        None => return Err("metadata model_hash: missing (the model's content hash, 8 hex digits)".into()),
+    }
     let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
     let view = |name: &str| st.tensor(name).ok();
 

@@ -77,7 +77,7 @@ pub fn reference_dump(model: &Model, req: &DumpRequest) -> Result<Dump, String> 
         ("format".to_string(), FORMAT.to_string()),
         ("model_hash".to_string(), format!("{:08x}", model.content_hash())),
         ("chunk_log2".to_string(), req.chunk_log2.to_string()),
-        ("producer".to_string(), producer()),
+        ("producer".to_string(), req.fault.map_or_else(producer, |f| format!("{} with fault {f}", producer()))),
     ]);
     if let Some(i) = req.chunk_index {
         metadata.insert("chunk_index".into(), i.to_string());
