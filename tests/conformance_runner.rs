@@ -58,13 +58,15 @@ fn builtin_passes_every_case_and_serve_agrees() {
     eprintln!("{} cases pass in process and through serve", cases.len());
 }
 
-/// Runs the cases tagged `divergence:<tag>` (and the core primitives) against a faulty serve.
+/// Runs the cases of the ops the §11 faults touch (primitives, RMSNorm, attention) against a faulty serve.
 fn faulty_run(fault: &str) -> Option<Vec<CaseResult>> {
+    faulty_run_of(fault, &["udiv_rne_tte_u32", "clamp_i8", "rmsnorm", "attention"])
+}
+
+/// Runs every case of `ops` against `serve --fault FAULT`.
+fn faulty_run_of(fault: &str, ops: &[&str]) -> Option<Vec<CaseResult>> {
     let (ctx, cases) = setup()?;
-    let subset: Vec<Case> = cases
-        .into_iter()
-        .filter(|c| matches!(c.op.as_str(), "udiv_rne_tte_u32" | "clamp_i8" | "rmsnorm" | "attention"))
-        .collect();
+    let subset: Vec<Case> = cases.into_iter().filter(|c| ops.contains(&c.op.as_str())).collect();
     let mut ext = serve(Some(fault), &ctx);
     Some(run_cases(&mut ext, &ctx, &subset, &|_, _| {}))
 }
@@ -88,7 +90,8 @@ fn clamp_fault_is_caught_in_clamp_and_attention() {
     let att = failed.iter().find(|r| r.op == "attention").expect("an attention case rounding to −127.5 fails");
     let d = att.divergence.as_ref().expect("element-level divergence");
     assert_eq!(d.actual.first().and_then(|v| v.as_i64()), Some(-128), "{d:?}");
-    assert!(failed.iter().all(|r| matches!(r.op.as_str(), "clamp_i8" | "attention")));
+    // RMSNorm clamps with clamp_i8 too (the fault is −128..127 everywhere).
+    assert!(failed.iter().all(|r| matches!(r.op.as_str(), "clamp_i8" | "attention" | "rmsnorm")));
 }
 
 #[test]
@@ -98,4 +101,26 @@ fn wrapping_accumulator_fault_is_caught_in_long_attention() {
     assert!(!failed.is_empty(), "the long-context attention case must fail");
     assert!(failed.iter().all(|r| r.op == "attention"), "only attention fails");
     assert!(failed.iter().any(|r| r.tags.iter().any(|t| t == "divergence:i32_accumulator")));
+}
+
+#[test]
+fn round_half_up_fault_is_caught_in_requantize_and_rmsnorm() {
+    let ops = ["sra_rne_tte_s32", "sra_rne_tte_s64_to_s32", "requantize", "rmsnorm", "linear", "model_logits"];
+    let Some(results) = faulty_run_of("round-half-up", &ops) else { return };
+    let failed = by_status(&results, Status::Fail);
+    for op in ["requantize", "rmsnorm"] {
+        let r = failed.iter().find(|r| r.op == op).unwrap_or_else(|| panic!("a {op} case with a tie fails"));
+        assert!(r.divergence.as_ref().is_some_and(|d| d.path.starts_with("y[") && d.index.is_some()), "{op}: {:?}", r.divergence);
+    }
+    // The primitives keep the spec's rounding; Linear has no shift; the model ops use the faulty layers.
+    assert!(failed.iter().all(|r| matches!(r.op.as_str(), "requantize" | "rmsnorm" | "model_logits")), "{:?}", failed.iter().map(|r| &r.op).collect::<Vec<_>>());
+}
+
+#[test]
+fn fp16_accumulate_fault_is_caught_in_linear() {
+    let Some(results) = faulty_run_of("fp16-accumulate", &["linear", "requantize", "rmsnorm", "model_trace"]) else { return };
+    let failed = by_status(&results, Status::Fail);
+    let lin = failed.iter().find(|r| r.op == "linear").expect("a linear case whose sum passes 2048 fails");
+    assert!(lin.divergence.as_ref().is_some_and(|d| d.path.starts_with("y[")), "{:?}", lin.divergence);
+    assert!(failed.iter().all(|r| matches!(r.op.as_str(), "linear" | "model_trace")), "{:?}", failed.iter().map(|r| &r.op).collect::<Vec<_>>());
 }

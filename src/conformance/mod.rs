@@ -12,6 +12,7 @@
 //! | [`select`] | which cases a run runs (`--suite`, `--case GLOB`) |
 //! | [`causes`] | why a case failed: a §11 row, a named upstream behaviour, missing validation |
 //! | [`compare`] | answer vs expectation, down to the first differing element |
+//! | [`dump`] | layer-by-layer tensor dumps (`adapters/DUMPS.md`): write, read, compare |
 //! | [`localize`] | file → chunk → token → logits → layer |
 //! | [`witness`] | positions where a known spec §11 departure changes a value |
 //! | [`score`] | judging a directory of `.czip` files another implementation wrote |
@@ -22,6 +23,7 @@
 pub mod case;
 pub mod causes;
 pub mod compare;
+pub mod dump;
 pub mod faults;
 pub mod generate;
 pub mod implementation;

@@ -15,10 +15,10 @@ use super::op_table::{check_args, Op};
 use crate::coder::{Decoder, Encoder};
 use crate::container::{OuterCodec, ReadLimits};
 use crate::freq_table::build_cumfreqs_with;
-use crate::model::attention::{attend_head, KvCache};
+use crate::model::attention::{attend_head, attend_head_variant, AttentionVariant, KvCache};
 use crate::model::kernels::exps::Exp2Lut;
-use crate::model::layers::{linear, reglu, requantize, rmsnorm, rope};
-use crate::model::{ForwardState, Kernel, Requant, StageValues};
+use crate::model::layers::{linear_with, reglu_with, requantize_with, rmsnorm_with, rope_with};
+use crate::model::{ForwardState, Kernel, Requant, StageValues, Variant};
 use crate::numerics as n;
 use crate::pipeline::{
     compress_staged, decompress_staged, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions, EncodedChunks, Engine,
@@ -216,13 +216,21 @@ pub fn reference(ctx: &Context, op: &str, args: &Value) -> Outcome {
 
 /// Answers one request for a known op, its arguments checked against the table first.
 pub fn reference_op(ctx: &Context, op: Op, args: &Value) -> Outcome {
-    match check_args(op, args).and_then(|()| dispatch(ctx, op, args)) {
+    reference_op_with(ctx, op, args, Variant::NORMATIVE)
+}
+
+/// [`reference_op`] with the forward pass's arithmetic `variant` (a fault's,
+/// `conformance::faults`): it reaches the layer ops it parametrises
+/// (requantize, linear, rmsnorm, reglu, rope, attention) and the model ops; every other op
+/// answers normatively.
+pub fn reference_op_with(ctx: &Context, op: Op, args: &Value, variant: Variant) -> Outcome {
+    match check_args(op, args).and_then(|()| dispatch(ctx, op, args, variant)) {
         Ok(v) => Outcome::Result(v),
         Err(e) => Outcome::Error(e),
     }
 }
 
-fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
+fn dispatch(ctx: &Context, op: Op, a: &Value, variant: Variant) -> OpResult {
     match op {
         // §1 primitives
         Op::SraRneTteS32 => result(n::sra_rne_tte_s32(int_arg(a, "v")?, shift(a, 31)?)),
@@ -269,7 +277,7 @@ fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
         Op::Requantize => {
             let x: Vec<i32> = vec_arg(a, "x")?;
             let mut y = vec![0i8; x.len()];
-            requantize(&x, Requant { mult: int_arg(a, "mult")?, shift: int_arg(a, "shift")? }, &mut y);
+            requantize_with(variant, &x, Requant { mult: int_arg(a, "mult")?, shift: int_arg(a, "shift")? }, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
         Op::Linear => {
@@ -279,7 +287,7 @@ fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
                 return Err(format!("linear: w has {} elements, expected n_out·len(x) = {}", w.len(), x.len() * n_out));
             }
             let mut y = vec![0i32; n_out];
-            linear(&x, &w, &mut y);
+            linear_with(variant, &x, &w, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I32) }))
         }
         Op::Rmsnorm => {
@@ -288,7 +296,7 @@ fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
                 return Err("rmsnorm: x and w must have the same non-zero length".into());
             }
             let mut y = vec![0i8; x.len()];
-            rmsnorm(&x, &w, &mut y);
+            rmsnorm_with(variant, &x, &w, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
         Op::Reglu => {
@@ -297,7 +305,7 @@ fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
                 return Err("reglu: gate and up must have the same length".into());
             }
             let mut y = vec![0i8; g.len()];
-            reglu(&g, &u, &mut y);
+            reglu_with(variant.clamp, &g, &u, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
         Op::Rope => {
@@ -307,10 +315,10 @@ fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
                 return Err("rope: x has 64 elements, cos and sin 32".into());
             }
             let mut y = [0i8; 64];
-            rope(&x, &c, &s, arg(a, "query")?.as_bool().ok_or("argument \"query\": expected a boolean")?, &mut y);
+            rope_with(variant.clamp, &x, &c, &s, arg(a, "query")?.as_bool().ok_or("argument \"query\": expected a boolean")?, &mut y);
             Ok(json!({ "y": array(&vals(&y), Dtype::I8) }))
         }
-        Op::Attention => attention(a, attend_head),
+        Op::Attention => attention(a, variant.attention),
         // §6 frequency table
         Op::FreqTable => {
             let logits: Vec<i32> = vec_arg(a, "logits")?;
@@ -320,8 +328,8 @@ fn dispatch(ctx: &Context, op: Op, a: &Value) -> OpResult {
             Ok(json!({ "cum": array(&vals(&cum), Dtype::U32) }))
         }
         // model steps
-        Op::ModelLogits => model_logits(ctx, a),
-        Op::ModelTrace => model_trace(ctx, a),
+        Op::ModelLogits => model_logits(ctx, a, variant),
+        Op::ModelTrace => model_trace(ctx, a, variant),
         Op::Tokenize => {
             let m = ctx.model(str_arg(a, "model")?)?;
             let text = ctx.text(arg(a, "text")?)?;
@@ -453,15 +461,13 @@ fn coder_decode(a: &Value) -> OpResult {
     Ok(json!({ "symbols": array(&out, Dtype::U32) }))
 }
 
-/// One attention head over a cache, as [`attend_head`] (the `attention` op
-/// takes it as a parameter so a deliberately faulty variant can be plugged in).
-pub type HeadFn = fn(&[i8], usize, &KvCache, &[i16], &[i16], i32, Option<&[i8; 64]>, &[u16; 256], &mut [i8]);
-
 /// One attention run (spec §5): a KV cache kept across `steps`, each step a
 /// full QKV vector (n_heads·64 + 128); `repeat` appends `count` copies of one
 /// more step. RoPE rows come from the formula with `rope_theta_q16` (equal to
 /// both published models' stored tables). `output`: "all" steps or "last".
-pub fn attention(a: &Value, head: HeadFn) -> OpResult {
+/// Each head is [`attend_head`], or [`attend_head_variant`] with `variant`
+/// (a fault's) when it is not the normative one.
+pub fn attention(a: &Value, variant: AttentionVariant) -> OpResult {
     let n_heads: usize = int_arg(a, "n_heads")?;
     if n_heads == 0 || n_heads > 64 {
         return Err("n_heads: 1..=64".into());
@@ -500,10 +506,15 @@ pub fn attention(a: &Value, head: HeadFn) -> OpResult {
     let mut y = vec![0i8; d];
     for (p, qkv) in steps.iter().chain(std::iter::repeat_n(repeat.as_ref().map(|r| &r.0), repeat.as_ref().map_or(0, |r| r.1)).flatten()).enumerate() {
         let mut k_rot = [0i8; 64];
-        rope(&qkv[d..d + 64], &cos[p * 32..p * 32 + 32], &sin[p * 32..p * 32 + 32], false, &mut k_rot);
+        rope_with(variant.clamp, &qkv[d..d + 64], &cos[p * 32..p * 32 + 32], &sin[p * 32..p * 32 + 32], false, &mut k_rot);
         cache.push(&k_rot, &qkv[d + 64..]);
         for h in 0..n_heads {
-            head(&qkv[h * 64..h * 64 + 64], p, &cache, &cos, &sin, mult[h], sink.as_ref(), &e, &mut y[h * 64..h * 64 + 64]);
+            let (q, out) = (&qkv[h * 64..h * 64 + 64], &mut y[h * 64..h * 64 + 64]);
+            if variant == AttentionVariant::NORMATIVE {
+                attend_head(q, p, &cache, &cos, &sin, mult[h], sink.as_ref(), &e, out);
+            } else {
+                attend_head_variant(variant, q, p, &cache, &cos, &sin, mult[h], sink.as_ref(), &e, out);
+            }
         }
         if !last_only || p + 1 == total {
             outs.push(array(&vals(&y), Dtype::I8));
@@ -521,7 +532,7 @@ fn model_and_tokens(ctx: &Context, a: &Value) -> Result<(Arc<Model>, Vec<u32>), 
 
 /// Logits and cumulative tables at the listed positions of one chunk:
 /// position i is fed `i == 0 ? BOS : tokens[i−1]`.
-fn model_logits(ctx: &Context, a: &Value) -> OpResult {
+fn model_logits(ctx: &Context, a: &Value, variant: Variant) -> OpResult {
     let (m, toks) = model_and_tokens(ctx, a)?;
     let positions: Vec<usize> = vec_arg(a, "positions")?;
     let last = positions.iter().copied().max().ok_or("positions: at least one")?;
@@ -534,7 +545,7 @@ fn model_logits(ctx: &Context, a: &Value) -> OpResult {
     let (mut out_l, mut out_c) = (Vec::new(), Vec::new());
     for p in 0..=last {
         let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
-        st.step(&m, prev, &mut logits).map_err(|e| e.to_string())?;
+        st.step_variant(variant, &m, prev, &mut logits, None).map_err(|e| e.to_string())?;
         if positions.contains(&p) {
             build_cumfreqs_with(ctx.kernel, &logits, m.coef_q24(), m.target_total(), &Exp2Lut::new(m.exp2()), &mut cum).map_err(|e| e.to_string())?;
             out_l.push(array(&vals(&logits), Dtype::I32));
@@ -545,7 +556,7 @@ fn model_logits(ctx: &Context, a: &Value) -> OpResult {
 }
 
 /// Every layer's intermediates at one position (for localising a divergence).
-fn model_trace(ctx: &Context, a: &Value) -> OpResult {
+fn model_trace(ctx: &Context, a: &Value, variant: Variant) -> OpResult {
     let (m, toks) = model_and_tokens(ctx, a)?;
     let pos: usize = int_arg(a, "position")?;
     if pos > toks.len() {
@@ -558,7 +569,7 @@ fn model_trace(ctx: &Context, a: &Value) -> OpResult {
     for p in 0..=pos {
         let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
         trace.clear();
-        st.step_traced(&m, prev, &mut logits, Some(&mut trace)).map_err(|e| e.to_string())?;
+        st.step_variant(variant, &m, prev, &mut logits, Some(&mut trace)).map_err(|e| e.to_string())?;
     }
     let layers: Vec<Value> = trace
         .iter()

@@ -32,6 +32,8 @@ struct FileVerdict {
     localisation: Vec<Finding>,
     known: Option<String>,
     ratio: Option<RatioRow>,
+    /// The `dump` command for the chunk where the file departs ([`dump_command`]).
+    next_step: Option<String>,
 }
 
 /// The published model a file's `model_id_hash` names (content or upstream
@@ -71,6 +73,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         localisation: Vec::new(),
         known: None,
         ratio: None,
+        next_step: None,
     };
     let fail = |v: &mut FileVerdict, msg: String| {
         v.result.status = Status::Fail;
@@ -189,6 +192,9 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     if let Some(cl) = localise_chunks(&model, &f, their_tokens.as_deref().ok(), &rf, &tokens) {
         loc.extend(cl.findings);
         v.result.divergence = Some(cl.divergence);
+        if !nl {
+            v.next_step = Some(dump_command(&model_name, &corpus.join(&text_name), k, cl.chunk, cl.position));
+        }
         if let Some(w) = cl.witness {
             let k = known_divergence(w.tag).unwrap_or(w.tag);
             v.known = Some(match v.known.take() {
@@ -202,6 +208,33 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     fail(&mut v, format!("payload differs from the reference{}", loc.first().map(|l| format!(": {l}")).unwrap_or_default()));
     v.localisation = loc;
     v
+}
+
+/// The `czip-conformance dump` command that writes the reference's tensor
+/// dump of chunk `chunk` of `text` cut in chunks of 2^`k` tokens, with what
+/// to do next (`adapters/DUMPS.md`). k = 6..10 is a level; a larger k is
+/// the model's capacity (no level: `dump`'s default, like `czip compress`).
+fn dump_command(model: &str, text: &Path, k: u8, chunk: usize, position: Option<usize>) -> String {
+    let level = match k {
+        6..=10 => format!(" --level {}", k - 5),
+        _ => String::new(),
+    };
+    let name = text.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let at = position.map_or(String::new(), |p| format!(" (it departs at token {p})"));
+    format!(
+        "czip-conformance dump --model {model} --text {}{level} --chunk {chunk} -o {} — then dump chunk {chunk}{at} from your build and run czip-conformance compare-dumps on the two",
+        shell_word(&text.display().to_string()),
+        shell_word(&format!("{name}.chunk{chunk}.ref.safetensors"))
+    )
+}
+
+/// `s` as one shell word: as is when it holds only safe characters, else single-quoted.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-/+=:,@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether a finding says where a scored file departs, for the one-line
@@ -290,6 +323,10 @@ pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -
         .collect();
     report.causes = tally(report.failures.iter().map(|f| f.cause));
     report.ratios = verdicts.iter().filter_map(|v| v.ratio.clone()).collect();
+    report.next_steps = verdicts
+        .iter()
+        .filter_map(|v| v.next_step.as_ref().map(|c| format!("{}: {c}", v.result.id.trim_start_matches("file:"))))
+        .collect();
     report.findings = verdicts
         .iter()
         .filter(|v| v.result.status == Status::Fail)

@@ -16,6 +16,9 @@ pub struct Witness {
     /// The §11 point (a `divergence:` tag name).
     pub tag: &'static str,
     pub what: String,
+    /// The tensor of a dump (`adapters/DUMPS.md`) where the departure first
+    /// shows: `layer{L}.{stage}` or `logits`.
+    pub tensor: String,
 }
 
 /// Whether round-half-up division (public Python) changes RMSNorm's inverse
@@ -47,7 +50,7 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
         if st.step_traced(model, prev, &mut logits, Some(&mut trace)).is_err() {
             break;
         }
-        let mut note = |tag, what: String| out.push(Witness { position: p, tag, what });
+        let mut note = |tag, what: String, tensor: String| out.push(Witness { position: p, tag, what, tensor });
         // RMSNorm inputs, in order of use.
         let emb = &model.embed()[prev as usize * d..(prev as usize + 1) * d];
         for (l, t) in trace.iter().enumerate() {
@@ -56,22 +59,23 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
             } else {
                 trace[l - 1].resid_ffn.iter().map(|&v| i64::from(clamp_i8(v))).collect()
             };
+            // Each norm with the stage its output first shows in.
             let checks = [
-                ("attn_norm", mean_sq_i8(x_in.into_iter(), d)),
-                ("ffn_norm", mean_sq_i8(t.attn_proj.iter().map(|&v| i64::from(v)), d)),
-                ("post_attn_norm", mean_sq_i8(t.resid_attn.iter().map(|&v| i64::from(clamp_i8(v))), d)),
-                ("post_ffn_norm", mean_sq_i8(t.down.iter().map(|&v| i64::from(v)), d)),
+                ("attn_norm", "attn_in", mean_sq_i8(x_in.into_iter(), d)),
+                ("ffn_norm", "resid_attn", mean_sq_i8(t.attn_proj.iter().map(|&v| i64::from(v)), d)),
+                ("post_attn_norm", "ffn_in", mean_sq_i8(t.resid_attn.iter().map(|&v| i64::from(clamp_i8(v))), d)),
+                ("post_ffn_norm", "resid_ffn", mean_sq_i8(t.down.iter().map(|&v| i64::from(v)), d)),
             ];
-            for (name, ms) in checks {
+            for (name, stage, ms) in checks {
                 if rms_inverse_differs(ms) {
-                    note("udiv_round_half_up", format!("RMSNorm layers.{l}.{name} has ⌊Σx²/D⌋ = {ms}"));
+                    note("udiv_round_half_up", format!("RMSNorm layers.{l}.{name} has ⌊Σx²/D⌋ = {ms}"), format!("layer{l}.{stage}"));
                 }
             }
         }
         if let Some(last) = trace.last() {
             let ms = mean_sq_i8(last.resid_ffn.iter().map(|&v| i64::from(clamp_i8(v))), d);
             if rms_inverse_differs(ms) {
-                note("udiv_round_half_up", format!("RMSNorm of the final norm has ⌊Σx²/D⌋ = {ms}"));
+                note("udiv_round_half_up", format!("RMSNorm of the final norm has ⌊Σx²/D⌋ = {ms}"), "logits".to_string());
             }
         }
         // Attention: exact vs a wrapping 32-bit accumulator (replayed from the trace's QKV).
@@ -92,7 +96,7 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
                     attend_head_variant(variant, q_raw, p, &caches[l], model.rope_cos(), model.rope_sin(), w.score_mult[h], w.sink_key, model.exp2(), y);
                 }
                 if y_exact != y_wrapped {
-                    note("i32_accumulator", format!("attention layers.{l} head {h}: Σ w·v passes 2^31 and a 32-bit accumulator changes the output"));
+                    note("i32_accumulator", format!("attention layers.{l} head {h}: Σ w·v passes 2^31 and a 32-bit accumulator changes the output"), format!("layer{l}.attn"));
                     break;
                 }
             }

@@ -5,9 +5,9 @@
 //! order-dependent (it rescales on every new maximum, with an asymmetric
 //! rounding), so positions are visited strictly in order 0..=p.
 
-use super::layers::{dot_i8, rope};
+use super::layers::{dot_i8, rope_with};
 use super::{HEAD_DIM, ROPE_PAIRS};
-use crate::numerics::{clamp_i8, div_rne_tte_s64_to_s32, exp_q16, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, ATTN_COEF_Q24};
+use crate::numerics::{clamp_i8, clamp_i8_i64, div_rne_tte_s64_to_s32, exp_q16, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, ATTN_COEF_Q24};
 
 /// `Q_SHIFT` of spec §3.
 const Q_SHIFT: u32 = 2;
@@ -85,7 +85,8 @@ pub enum Accumulator {
     Wrap32,
 }
 
-/// The clamp of the attention output.
+/// The clamp to i8: of the attention output (and, under a fault's
+/// [`Variant`](super::Variant), of every layer and of RoPE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputClamp {
     /// `clamp_i8`, −127..127 (spec §1).
@@ -101,6 +102,15 @@ impl OutputClamp {
     pub fn apply(self, x: i32) -> i8 {
         match self {
             OutputClamp::Normative => clamp_i8(x),
+            OutputClamp::Minus128 => x.clamp(-128, 127) as i8,
+        }
+    }
+
+    /// [`apply`](Self::apply) for a 64-bit value.
+    #[inline(always)]
+    pub fn apply_i64(self, x: i64) -> i8 {
+        match self {
+            OutputClamp::Normative => clamp_i8_i64(x),
             OutputClamp::Minus128 => x.clamp(-128, 127) as i8,
         }
     }
@@ -292,7 +302,7 @@ pub fn attend_head_variant(
 ) {
     let mut q = [0i8; HEAD_DIM];
     let row = pos * ROPE_PAIRS..(pos + 1) * ROPE_PAIRS;
-    rope(q_raw, &rope_cos[row.clone()], &rope_sin[row], true, &mut q);
+    rope_with(variant.clamp, q_raw, &rope_cos[row.clone()], &rope_sin[row], true, &mut q);
     let sink = sink_key.map(|k| score(&q, k, score_mult));
     let positions = (0..cache.len()).map(|t| (score(&q, cache.key(t), score_mult), cache.value(t)));
     softmax_head_reference(variant, sink, positions, exp2, out);

@@ -1,10 +1,10 @@
 //! One token step of the model, spec §6: previous token id and position in,
 //! V logits out. Read it top to bottom next to the spec.
 
-use super::attention::{attend_head, KvCache};
-use super::layers::{linear, requantize, reglu, rmsnorm, rope};
+use super::attention::{attend_head, attend_head_variant, AttentionVariant, KvCache};
+use super::layers::{linear_with, reglu_with, requantize_with, rmsnorm_with, rope_with};
+use super::variant::Variant;
 use super::{Model, HEAD_DIM, ROPE_PAIRS};
-use crate::numerics::clamp_i8;
 
 /// Why a step could not run (a caller error, never a data-dependent one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +160,21 @@ impl ForwardState {
         model: &Model,
         tok: u32,
         logits: &mut [i32],
+        trace: Option<&mut Vec<LayerTrace>>,
+    ) -> Result<(), StepError> {
+        self.step_variant(Variant::NORMATIVE, model, tok, logits, trace)
+    }
+
+    /// [`step_traced`](Self::step_traced) with the arithmetic of `variant`
+    /// (the spec's, or a deliberate fault: `conformance::faults`). This scalar
+    /// step is the reference the conformance ops, witnesses and dumps use;
+    /// the pipeline's `BatchForward` never takes a variant.
+    pub fn step_variant(
+        &mut self,
+        variant: Variant,
+        model: &Model,
+        tok: u32,
+        logits: &mut [i32],
         mut trace: Option<&mut Vec<LayerTrace>>,
     ) -> Result<(), StepError> {
         let c = model.config();
@@ -187,25 +202,30 @@ impl ForwardState {
             let mut lt = trace.is_some().then(LayerTrace::default);
 
             // 1. Attention block.
-            clamp_into(&self.x, &mut self.xi8);
-            rmsnorm(&self.xi8, w.attn_norm, &mut self.normed);
-            linear(&self.normed, w.qkv, &mut self.acc_qkv);
-            requantize(&self.acc_qkv, w.qkv_rq, &mut self.qkv);
+            clamp_into(variant, &self.x, &mut self.xi8);
+            rmsnorm_with(variant, &self.xi8, w.attn_norm, &mut self.normed);
+            linear_with(variant, &self.normed, w.qkv, &mut self.acc_qkv);
+            requantize_with(variant, &self.acc_qkv, w.qkv_rq, &mut self.qkv);
             let (q_all, kv) = self.qkv.split_at(d);
             let (k, v) = kv.split_at(HEAD_DIM);
-            rope(k, cos, sin, false, &mut self.k_rot);
+            rope_with(variant.clamp, k, cos, sin, false, &mut self.k_rot);
             cache.push(&self.k_rot, v);
             for (h, (q, out)) in q_all.chunks_exact(HEAD_DIM).zip(self.attn.chunks_exact_mut(HEAD_DIM)).enumerate() {
-                attend_head(q, pos, cache, model.rope_cos(), model.rope_sin(), w.score_mult[h], w.sink_key, model.exp2(), out);
+                let (cos, sin, mult) = (model.rope_cos(), model.rope_sin(), w.score_mult[h]);
+                if variant.attention == AttentionVariant::NORMATIVE {
+                    attend_head(q, pos, cache, cos, sin, mult, w.sink_key, model.exp2(), out);
+                } else {
+                    attend_head_variant(variant.attention, q, pos, cache, cos, sin, mult, w.sink_key, model.exp2(), out);
+                }
             }
             if let Some(lt) = lt.as_mut() {
                 lt.attn_in = self.normed.clone();
                 lt.qkv = self.qkv.clone();
                 lt.attn = self.attn.clone();
             }
-            linear(&self.attn, w.out, &mut self.acc_d);
-            requantize(&self.acc_d, w.out_rq, &mut self.proj);
-            rmsnorm(&self.proj, w.ffn_norm, &mut self.normed);
+            linear_with(variant, &self.attn, w.out, &mut self.acc_d);
+            requantize_with(variant, &self.acc_d, w.out_rq, &mut self.proj);
+            rmsnorm_with(variant, &self.proj, w.ffn_norm, &mut self.normed);
             add_into(&mut self.x, &self.normed);
             if let Some(lt) = lt.as_mut() {
                 lt.attn_proj = self.proj.clone();
@@ -213,19 +233,19 @@ impl ForwardState {
             }
 
             // 2. FFN block.
-            clamp_into(&self.x, &mut self.xi8);
-            rmsnorm(&self.xi8, w.post_attn_norm, &mut self.normed);
-            linear(&self.normed, w.up, &mut self.acc_gu);
-            requantize(&self.acc_gu, w.up_rq, &mut self.gu);
+            clamp_into(variant, &self.x, &mut self.xi8);
+            rmsnorm_with(variant, &self.xi8, w.post_attn_norm, &mut self.normed);
+            linear_with(variant, &self.normed, w.up, &mut self.acc_gu);
+            requantize_with(variant, &self.acc_gu, w.up_rq, &mut self.gu);
             if let Some(lt) = lt.as_mut() {
                 lt.ffn_in = self.normed.clone();
                 lt.gate_up = self.gu.clone();
             }
             let (gate, up) = self.gu.split_at(f);
-            reglu(gate, up, &mut self.act);
-            linear(&self.act, w.down, &mut self.acc_d);
-            requantize(&self.acc_d, w.down_rq, &mut self.proj);
-            rmsnorm(&self.proj, w.post_ffn_norm, &mut self.normed);
+            reglu_with(variant.clamp, gate, up, &mut self.act);
+            linear_with(variant, &self.act, w.down, &mut self.acc_d);
+            requantize_with(variant, &self.acc_d, w.down_rq, &mut self.proj);
+            rmsnorm_with(variant, &self.proj, w.post_ffn_norm, &mut self.normed);
             add_into(&mut self.x, &self.normed);
 
             if let (Some(tr), Some(mut lt)) = (trace.as_deref_mut(), lt) {
@@ -237,16 +257,16 @@ impl ForwardState {
         }
 
         // Final norm and head: raw i32 logits.
-        clamp_into(&self.x, &mut self.xi8);
-        rmsnorm(&self.xi8, model.final_norm(), &mut self.normed);
-        linear(&self.normed, model.head(), logits);
+        clamp_into(variant, &self.x, &mut self.xi8);
+        rmsnorm_with(variant, &self.xi8, model.final_norm(), &mut self.normed);
+        linear_with(variant, &self.normed, model.head(), logits);
         Ok(())
     }
 }
 
-fn clamp_into(x: &[i32], out: &mut [i8]) {
+fn clamp_into(variant: Variant, x: &[i32], out: &mut [i8]) {
     for (o, &v) in out.iter_mut().zip(x) {
-        *o = clamp_i8(v);
+        *o = variant.clamp.apply(v);
     }
 }
 

@@ -1,24 +1,33 @@
 //! Per-vector layer operations of spec §5. Each writes into a caller-owned
 //! output slice, so the forward pass allocates nothing per token.
 
+use super::attention::OutputClamp;
+use super::variant::{dot_i8_fp16, DivRounding, LinearSum, Variant};
 use super::{Requant, HEAD_DIM, ROPE_PAIRS};
-use crate::numerics::{clamp_i8, clamp_i8_i64, isqrt32_restoring, sra_rne_tte_s32, sra_rne_tte_s64_to_s32, udiv_rne_tte_u32};
+use crate::numerics::{isqrt32_restoring, sra_rne_tte_s32};
 
 /// Requantize, spec §5: `shift <= 0`: `clamp(x·mult, -127, 127)` (exact
 /// product, no shift); otherwise
 /// `clamp(sra_rne_tte_s64_to_s32(x·mult, shift), -127, 127)`.
 /// Widths: `x·mult` is exact in i64 (|i32·i32| < 2^62).
 pub fn requantize(x: &[i32], rq: Requant, out: &mut [i8]) {
+    requantize_with(Variant::NORMATIVE, x, rq, out)
+}
+
+/// [`requantize`] with the shift's rounding and the clamp of `variant` (a
+/// fault's); [`requantize`] passes the spec's as a constant.
+#[inline(always)]
+pub fn requantize_with(variant: Variant, x: &[i32], rq: Requant, out: &mut [i8]) {
     debug_assert_eq!(x.len(), out.len());
     let mult = i64::from(rq.mult);
     if rq.shift <= 0 {
         for (o, &v) in out.iter_mut().zip(x) {
-            *o = clamp_i8_i64(i64::from(v) * mult);
+            *o = variant.clamp.apply_i64(i64::from(v) * mult);
         }
     } else {
         let sh = rq.shift as u32;
         for (o, &v) in out.iter_mut().zip(x) {
-            *o = clamp_i8(sra_rne_tte_s64_to_s32(i64::from(v) * mult, sh));
+            *o = variant.clamp.apply(variant.shift.sra_s64_to_s32(i64::from(v) * mult, sh));
         }
     }
 }
@@ -53,6 +62,20 @@ pub fn linear(x: &[i8], w: &[i8], out: &mut [i32]) {
     linear_portable(x, w, out)
 }
 
+/// [`linear`] with the accumulation of `variant` (a fault's):
+/// [`LinearSum::Exact`] is [`linear`].
+pub fn linear_with(variant: Variant, x: &[i8], w: &[i8], out: &mut [i32]) {
+    match variant.linear {
+        LinearSum::Exact => linear(x, w, out),
+        LinearSum::Fp16 => {
+            debug_assert_eq!(w.len(), x.len() * out.len());
+            for (o, row) in out.iter_mut().zip(w.chunks_exact(x.len().max(1))) {
+                *o = dot_i8_fp16(x, row);
+            }
+        }
+    }
+}
+
 /// The reference loop of [`linear`], compiled for the baseline target.
 pub fn linear_portable(x: &[i8], w: &[i8], out: &mut [i32]) {
     linear_body(x, w, out)
@@ -80,33 +103,58 @@ fn linear_body(x: &[i8], w: &[i8], out: &mut [i32]) {
 /// `inv = clamp(udiv_rne_tte_u32(2^23, s), 1, 32768)`,
 /// `y = clamp_i8(sra_rne_tte_s32(x·w·inv, 15))` (`|x·w·inv| <= 2^29`).
 pub fn rmsnorm(x: &[i8], w: &[i8], out: &mut [i8]) {
+    rmsnorm_with(Variant::NORMATIVE, x, w, out)
+}
+
+/// [`rmsnorm`] with the inverse's division, the final shift's rounding and
+/// the clamp of `variant` (a fault's).
+#[inline(always)]
+pub fn rmsnorm_with(variant: Variant, x: &[i8], w: &[i8], out: &mut [i8]) {
     debug_assert!(x.len() == w.len() && x.len() == out.len());
-    let inv = rms_inverse(x);
+    let inv = inv_rms_from_mean_sq_with(variant.rms_division, mean_square(x));
     for ((o, &xi), &wi) in out.iter_mut().zip(x).zip(w) {
-        *o = clamp_i8(sra_rne_tte_s32(i32::from(xi) * i32::from(wi) * inv, 15));
+        *o = variant.clamp.apply(variant.shift.sra_s32(i32::from(xi) * i32::from(wi) * inv, 15));
     }
+}
+
+/// `⌊Σx²/D⌋` of [`rmsnorm`], kept below `u32::MAX` (the `+ 1` cannot wrap).
+fn mean_square(x: &[i8]) -> u32 {
+    let ss: u64 = x.iter().map(|&v| (i64::from(v) * i64::from(v)) as u64).sum();
+    (ss / x.len().max(1) as u64).min(u64::from(u32::MAX - 1)) as u32
 }
 
 /// The inverse RMS (Q15) of [`rmsnorm`]; exposed for vectors and traces.
 pub fn rms_inverse(x: &[i8]) -> i32 {
-    let ss: u64 = x.iter().map(|&v| (i64::from(v) * i64::from(v)) as u64).sum();
-    inv_rms_from_mean_sq((ss / x.len().max(1) as u64).min(u64::from(u32::MAX - 1)) as u32)
+    inv_rms_from_mean_sq(mean_square(x))
 }
 
 /// `inv` of spec §5 from `⌊Σx²/D⌋`. The spec §11 point: for a mean square of
 /// 9482, `ms = 9483`, `s = 24929` and the ties-to-even quotient is 336, where
 /// a round-half-up division gives 337.
+#[inline(always)]
 pub fn inv_rms_from_mean_sq(mean_sq: u32) -> i32 {
+    inv_rms_from_mean_sq_with(DivRounding::TiesToEven, mean_sq)
+}
+
+/// [`inv_rms_from_mean_sq`] with the division `division`.
+#[inline(always)]
+pub fn inv_rms_from_mean_sq_with(division: DivRounding, mean_sq: u32) -> i32 {
     let ms = mean_sq.saturating_add(1).max(1);
     let s = isqrt32_restoring(ms.saturating_mul(65536));
-    udiv_rne_tte_u32(8_388_608, s).clamp(1, 32768) as i32
+    division.udiv(8_388_608, s).clamp(1, 32768) as i32
 }
 
 /// ReGLU, spec §5: `y = clamp_i8(sra_rne_tte_s32(max(g,0)·u, 7))`.
 pub fn reglu(gate: &[i8], up: &[i8], out: &mut [i8]) {
+    reglu_with(OutputClamp::Normative, gate, up, out)
+}
+
+/// [`reglu`] with the clamp `clamp` (a fault's).
+#[inline(always)]
+pub fn reglu_with(clamp: OutputClamp, gate: &[i8], up: &[i8], out: &mut [i8]) {
     debug_assert!(gate.len() == up.len() && up.len() == out.len());
     for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
-        *o = clamp_i8(sra_rne_tte_s32(i32::from(g).max(0) * i32::from(u), 7));
+        *o = clamp.apply(sra_rne_tte_s32(i32::from(g).max(0) * i32::from(u), 7));
     }
 }
 
@@ -116,6 +164,12 @@ pub fn reglu(gate: &[i8], up: &[i8], out: &mut [i8]) {
 /// K: `clamp_i8(sra(a, 15))`. Q (`is_query`): `clamp_i8(sra(sra(a, 15), 1))`,
 /// two separate roundings (the extra `NET_Q_SHIFT` of spec §3).
 pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
+    rope_with(OutputClamp::Normative, x, cos, sin, is_query, out)
+}
+
+/// [`rope`] with the clamp `clamp` (a fault's).
+#[inline(always)]
+pub fn rope_with(clamp: OutputClamp, x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) {
     debug_assert!(x.len() == HEAD_DIM && out.len() == HEAD_DIM && cos.len() == ROPE_PAIRS && sin.len() == ROPE_PAIRS);
     let extra = u32::from(is_query);
     for i in 0..ROPE_PAIRS {
@@ -123,8 +177,8 @@ pub fn rope(x: &[i8], cos: &[i16], sin: &[i16], is_query: bool, out: &mut [i8]) 
         let (c, s) = (i32::from(cos[i]), i32::from(sin[i]));
         let a = x0 * c - x1 * s;
         let b = x0 * s + x1 * c;
-        out[i] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(a, 15), extra));
-        out[i + ROPE_PAIRS] = clamp_i8(sra_rne_tte_s32(sra_rne_tte_s32(b, 15), extra));
+        out[i] = clamp.apply(sra_rne_tte_s32(sra_rne_tte_s32(a, 15), extra));
+        out[i + ROPE_PAIRS] = clamp.apply(sra_rne_tte_s32(sra_rne_tte_s32(b, 15), extra));
     }
 }
 

@@ -18,11 +18,13 @@ pub mod kernels;
 pub mod layers;
 pub mod load;
 pub mod packed_model;
+pub mod variant;
 
 pub use batch::BatchForward;
 pub use forward::{ForwardState, LayerTrace, StageValues};
 pub use kernels::Kernel;
 pub use packed_model::PackedModel;
+pub use variant::Variant;
 pub use load::{ModelError, HEAD_DIM, ROPE_PAIRS};
 
 use crate::tokenizer::Tokenizer;

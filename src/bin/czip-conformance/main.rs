@@ -5,6 +5,7 @@
 //! the run could not be done); 2 usage error; 141 stdout was closed (see
 //! `stdout.rs`).
 
+mod dumps;
 mod impls;
 mod python;
 mod serve;
@@ -140,12 +141,30 @@ enum Cmd {
     ///
     /// Example: echo '{"id":1,"op":"clamp_i8","args":{"x":300}}' | czip-conformance serve
     Serve {
-        /// Inject a deliberate fault (for testing runners): udiv-round-up, clamp-128, wrap-accumulator.
+        /// Inject a deliberate fault (for testing runners): udiv-round-up, clamp-128,
+        /// wrap-accumulator, round-half-up, fp16-accumulate (adapters/DUMPS.md says what each changes).
         #[arg(long, value_name = "NAME")]
         fault: Option<String>,
         #[command(flatten)]
         paths: DataPaths,
     },
+    /// Write the reference's tensor dump of one chunk (adapters/DUMPS.md).
+    ///
+    /// Every layer's stages, the logits and the frequency tables at each
+    /// position of the chunk, as one safetensors file. Dump the same chunk
+    /// from your build and compare the two with `compare-dumps`.
+    ///
+    /// Example: czip-conformance dump --model v001 --text alice_ch1.txt --level 1 --chunk 45 -o ref.safetensors
+    Dump(dumps::DumpArgs),
+    /// Compare an implementation's tensor dump with the reference's.
+    ///
+    /// Names the first differing tensor in pipeline order, then position, then
+    /// element, with both values and the spec §11 cause when the reference's
+    /// witness shows one. Tensors IMPL did not dump are listed, not failed.
+    /// Exit 0 only when every tensor present in both is identical.
+    ///
+    /// Example: czip-conformance compare-dumps ref.safetensors mine.safetensors --report dump-report/
+    CompareDumps(dumps::CompareArgs),
 }
 
 #[derive(Args)]
@@ -247,6 +266,8 @@ fn main() -> ExitCode {
         Cmd::Impls { paths } => impls::list(&paths.context()),
         Cmd::Score(a) => score(&a),
         Cmd::Serve { fault, paths } => serve::serve(fault.as_deref(), paths.context()),
+        Cmd::Dump(a) => dumps::dump(&a),
+        Cmd::CompareDumps(a) => dumps::compare_dumps(&a),
     };
     let status = match r {
         Ok(true) => 0,
@@ -383,6 +404,9 @@ fn score(a: &ScoreArgs) -> Result<bool, Failure> {
     out(&report.to_terminal());
     for f in &report.findings {
         outln(&format!("finding: {f}"));
+    }
+    for s in &report.next_steps {
+        outln(&format!("next step: {s}"));
     }
     if let Some(dir) = &a.report {
         report.write(dir, &results, &suites)?;

@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use czip::conformance::faults::{self, FAULTS};
+use czip::conformance::faults::{self, Fault};
 use czip::conformance::op_table::Op;
 use czip::conformance::ops::{reference, Context, Outcome, ALL_FEATURES};
 use serde_json::{json, Value};
@@ -18,12 +18,7 @@ const PROTOCOL: u64 = 1;
 /// Answers requests until stdin ends (status 0) or stdout is closed.
 /// `ctx` holds the directories of the command line until `hello` names others.
 pub fn serve(fault: Option<&str>, mut ctx: Context) -> Result<bool, Failure> {
-    if let Some(f) = fault {
-        if !FAULTS.iter().any(|(n, _)| *n == f) {
-            let names: Vec<_> = FAULTS.iter().map(|(n, d)| format!("{n} ({d})")).collect();
-            return Err(Failure::Usage(format!("--fault {f}: no such fault (have: {})", names.join("; "))));
-        }
-    }
+    let fault = fault.map(parse_fault).transpose()?;
     let mut input = std::io::stdin().lock();
     let mut line = Vec::new();
     loop {
@@ -46,10 +41,18 @@ pub fn serve(fault: Option<&str>, mut ctx: Context) -> Result<bool, Failure> {
     Ok(true)
 }
 
+/// `--fault NAME` (of `serve` and `dump`), or the usage error listing the faults.
+pub fn parse_fault(name: &str) -> Result<Fault, Failure> {
+    Fault::parse(name).map_err(|_| {
+        let names: Vec<_> = Fault::ALL.iter().map(|f| format!("{} ({})", f.name(), f.description())).collect();
+        Failure::Usage(format!("--fault {name}: no such fault (have: {})", names.join("; ")))
+    })
+}
+
 /// The response line to one request line: exactly one of `result`, `error`,
 /// `unsupported`, with the request's `id` echoed unchanged (`null` when the
 /// line is not a JSON object or has no `id`).
-fn answer(line: &str, fault: Option<&str>, ctx: &mut Context) -> Value {
+fn answer(line: &str, fault: Option<Fault>, ctx: &mut Context) -> Value {
     let req = match serde_json::from_str::<Value>(line) {
         Err(e) => return json!({"id": null, "error": format!("request is not JSON: {e}")}),
         Ok(Value::Object(req)) => req,
@@ -70,7 +73,7 @@ fn answer(line: &str, fault: Option<&str>, ctx: &mut Context) -> Value {
     }
 }
 
-fn call(op: &str, args: &Value, fault: Option<&str>, ctx: &mut Context) -> Outcome {
+fn call(op: &str, args: &Value, fault: Option<Fault>, ctx: &mut Context) -> Outcome {
     if op == "hello" {
         return hello(args, fault, ctx);
     }
@@ -82,7 +85,7 @@ fn call(op: &str, args: &Value, fault: Option<&str>, ctx: &mut Context) -> Outco
 
 /// The handshake (PROTOCOL.md §3): refuses any protocol but 1, and takes the
 /// directories it names, relative ones against the working directory.
-fn hello(args: &Value, fault: Option<&str>, ctx: &mut Context) -> Outcome {
+fn hello(args: &Value, fault: Option<Fault>, ctx: &mut Context) -> Outcome {
     match args.get("protocol") {
         Some(p) if p.as_u64() == Some(PROTOCOL) => {}
         Some(p) => return Outcome::Error(format!("this adapter speaks protocol {PROTOCOL}, the runner asked for {p}")),
@@ -101,7 +104,7 @@ fn hello(args: &Value, fault: Option<&str>, ctx: &mut Context) -> Outcome {
     };
     *ctx = Context::new(models, vectors, corpus);
     let name = match fault {
-        Some(f) => format!("czip-rust-serve (fault {f})"),
+        Some(f) => format!("czip-rust-serve (fault {})", f.name()),
         None => "czip-rust-serve".to_string(),
     };
     Outcome::Result(json!({"name": name, "version": env!("CARGO_PKG_VERSION"), "features": ALL_FEATURES}))

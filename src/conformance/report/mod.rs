@@ -186,6 +186,11 @@ pub struct Report {
     /// Free-form findings (used by `score`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<String>,
+    /// Commands for the user's next step, printed on the terminal only (they
+    /// hold paths of this machine): `score`'s `dump` command for the chunk
+    /// where a file departs.
+    #[serde(skip)]
+    pub next_steps: Vec<String>,
 }
 
 /// The known divergences of spec §11, by tag name.
@@ -311,6 +316,7 @@ impl Report {
             skipped: of(Status::Skipped),
             ratios: Vec::new(),
             findings: Vec::new(),
+            next_steps: Vec::new(),
         };
         report.decide(VerdictPolicy::default());
         report.assign_causes(|f| f.cause);
