@@ -199,7 +199,7 @@ pub fn to_report(impl_name: &str, comparisons: &[Comparison]) -> (Report, Vec<Ca
                 ),
             };
             idx.push(results.len());
-            results.push(CaseResult { id, op: "dump".into(), spec: "§6".into(), status, divergence, message, tags, time_us: None });
+            results.push(CaseResult { id, op: "dump".into(), spec: "§6".into(), status, divergence, message, tags, time_us: None, not_answered: Vec::new() });
         }
         suites.push((c.label.clone(), true, idx));
     }
