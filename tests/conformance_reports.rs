@@ -241,4 +241,14 @@ fn every_case_result_has_a_time() {
     assert_eq!(results.len(), 147);
     assert!(results.iter().all(|r| r.time_us.is_some() && r.status == Status::Pass));
     assert_eq!(results.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>());
+    // report.json carries the time of every case, passed ones included;
+    // strip_timings removes them with the rest.
+    let all: Vec<usize> = (0..results.len()).collect();
+    let report = Report::build("rust", Vec::new(), &[("core".to_string(), true, all)], &results);
+    let mut json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    let times = json["time_us"].as_object().unwrap();
+    assert_eq!(times.len(), 147);
+    assert!(cases.iter().all(|c| times[&c.id].is_u64()));
+    strip_timings(&mut json);
+    assert!(json.get("time_us").is_none());
 }

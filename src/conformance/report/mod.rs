@@ -191,6 +191,11 @@ pub struct Report {
     /// where a file departs.
     #[serde(skip)]
     pub next_steps: Vec<String>,
+    /// Wall time of every case the report counts, by id (µs; the sending and
+    /// judging of one request). Named like the per-case `time_us` fields, so
+    /// [`strip_timings`] removes it too.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub time_us: std::collections::BTreeMap<String, u64>,
 }
 
 /// The known divergences of spec §11, by tag name.
@@ -297,6 +302,7 @@ impl Report {
         }
         let not_answered = unanswered.into_iter().map(|(field, cases)| NotAnswered { field, cases }).collect();
         let of = |s: Status| results.iter().filter(|r| r.status == s).cloned().collect::<Vec<_>>();
+        let time_us = results.iter().zip(&member_of).filter(|(_, m)| !m.is_empty()).filter_map(|(r, _)| Some((r.id.clone(), r.time_us?))).collect();
         let mut report = Report {
             report_format: 2,
             implementation: implementation.to_string(),
@@ -317,6 +323,7 @@ impl Report {
             ratios: Vec::new(),
             findings: Vec::new(),
             next_steps: Vec::new(),
+            time_us,
         };
         report.decide(VerdictPolicy::default());
         report.assign_causes(|f| f.cause);
