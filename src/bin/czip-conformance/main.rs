@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use czip::conformance::implementation::{from_manifest, resolve, Builtin, Implementation, Manifest, Named, DEFAULT_TIMEOUT_SECS};
+use czip::conformance::compare::CaseResult;
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
 use czip::conformance::causes::classify;
@@ -382,10 +383,19 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
         None => czip::conformance::causes::Cause::Unexplained,
     });
     report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
-    out(&report.to_terminal());
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
-    if let Some(dir) = &a.report {
-        report.write(dir, &results, &suite_idx)?;
+    publish(&report, &[], a.report.as_deref(), &results, &suite_idx)
+}
+
+/// Prints `report` (then `lines`) on stdout, writes its three files to `dir`
+/// when asked, and ends with the closing line; true when it passed.
+fn publish(report: &Report, lines: &[String], dir: Option<&std::path::Path>, results: &[CaseResult], suites: &[(String, bool, Vec<usize>)]) -> Result<bool, Failure> {
+    out(&report.to_terminal());
+    for l in lines {
+        outln(l);
+    }
+    if let Some(dir) = dir {
+        report.write(dir, results, suites)?;
         eprintln!("reports written to {}", dir.display());
     }
     outln(&report.closing_line());
@@ -401,19 +411,9 @@ fn score(a: &ScoreArgs) -> Result<bool, Failure> {
     let started = std::time::Instant::now();
     let (mut report, results, suites) = score_selected(&ctx, &opts, files)?;
     report.provenance = Some(Provenance::collect(&ctx, false, started.elapsed()));
-    out(&report.to_terminal());
-    for f in &report.findings {
-        outln(&format!("finding: {f}"));
-    }
-    for s in &report.next_steps {
-        outln(&format!("next step: {s}"));
-    }
-    if let Some(dir) = &a.report {
-        report.write(dir, &results, &suites)?;
-        eprintln!("reports written to {}", dir.display());
-    }
-    outln(&report.closing_line());
-    Ok(report.passed())
+    let findings = report.findings.iter().map(|f| format!("finding: {f}"));
+    let lines: Vec<String> = findings.chain(report.next_steps.iter().map(|s| format!("next step: {s}"))).collect();
+    publish(&report, &lines, a.report.as_deref(), &results, &suites)
 }
 
 /// `score --model`: `v000` / `v001`, or the path of a copy of one of them,
