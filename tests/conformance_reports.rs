@@ -8,13 +8,12 @@ mod common;
 
 use common::{repo, stdout};
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use czip::conformance::compare::{CaseResult, Status};
-use czip::conformance::implementation::{Builtin, Implementation};
-use czip::conformance::ops::{Context, Outcome};
+use czip::conformance::implementation::Builtin;
+use czip::conformance::ops::Context;
 use czip::conformance::report::{strip_timings, Report, Verdict, VerdictPolicy};
 use czip::conformance::runner::run_cases;
 use czip::conformance::suite::{load_cases, load_suites};
@@ -50,24 +49,6 @@ fn serve_manifest(dir: &Path, fault: Option<&str>) -> PathBuf {
     p
 }
 
-/// The built-in engine declaring only some features (what a partial port looks like).
-struct Restricted {
-    inner: Builtin,
-    features: BTreeSet<String>,
-}
-
-impl Implementation for Restricted {
-    fn name(&self) -> &str {
-        "restricted"
-    }
-    fn features(&self) -> &BTreeSet<String> {
-        &self.features
-    }
-    fn call(&mut self, op: &str, args: &Value) -> Outcome {
-        self.inner.call(op, args)
-    }
-}
-
 #[test]
 fn a_run_that_checked_nothing_fails() {
     // The finding: a manifest on `--suite core` where every case is
@@ -98,7 +79,7 @@ fn unsupported_required_cases_fail_unless_partial_is_allowed() {
     let suites = load_suites(&repo("suites"), &cases).unwrap();
     let core = suites.iter().find(|s| s.name == "core").unwrap();
     let picked: Vec<_> = core.cases.iter().map(|&i| cases[i].clone()).collect();
-    let mut imp = Restricted { inner: Builtin::new(Context::new(models, repo("vectors"), golden.join("corpus"))), features: ["core".to_string()].into() };
+    let mut imp = Builtin::with_features(Context::new(models, repo("vectors"), golden.join("corpus")), ["core".to_string()].into());
     let results = run_cases(&mut imp, &ctx, &picked, &|_, _| {});
     let rows = vec![("core".to_string(), true, (0..results.len()).collect::<Vec<_>>())];
     let mut report = Report::build("restricted", vec!["core".into()], &rows, &results);

@@ -17,6 +17,12 @@ impl Builtin {
     pub fn new(ctx: Context) -> Self {
         Builtin { ctx, features: ALL_FEATURES.iter().map(|s| s.to_string()).collect() }
     }
+
+    /// The engine declaring only `features`: what a partial port looks like
+    /// to the runner (cases needing others are unsupported).
+    pub fn with_features(ctx: Context, features: BTreeSet<String>) -> Self {
+        Builtin { ctx, features }
+    }
 }
 
 impl Implementation for Builtin {

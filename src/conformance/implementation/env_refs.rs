@@ -15,19 +15,43 @@ use std::path::Path;
 
 /// The variable names `s` refers to, in order (repeats kept).
 pub fn refs(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
+    pieces(s).filter_map(|p| match p {
+        Piece::Ref(n) => Some(n),
+        Piece::Text(_) => None,
+    }).collect()
+}
+
+/// A run of `s`: literal text, or a reference `${NAME}` (its name).
+enum Piece<'a> {
+    Text(&'a str),
+    Ref(&'a str),
+}
+
+/// `s` cut into literal text and references, in order; `${` that does not
+/// open a reference stays text.
+fn pieces(s: &str) -> impl Iterator<Item = Piece<'_>> {
     let mut rest = s;
-    while let Some(at) = rest.find("${") {
-        let after = &rest[at + 2..];
-        match name_at(after) {
-            Some(n) => {
-                out.push(n);
-                rest = &after[n.len() + 1..];
-            }
-            None => rest = after,
+    let mut pending: Option<Piece> = None;
+    std::iter::from_fn(move || {
+        if let Some(p) = pending.take() {
+            return Some(p);
         }
-    }
-    out
+        let mut scanned = 0;
+        while let Some(at) = rest[scanned..].find("${").map(|i| i + scanned) {
+            if let Some(n) = name_at(&rest[at + 2..]) {
+                let text = &rest[..at];
+                rest = &rest[at + 3 + n.len()..];
+                if text.is_empty() {
+                    return Some(Piece::Ref(n));
+                }
+                pending = Some(Piece::Ref(n));
+                return Some(Piece::Text(text));
+            }
+            scanned = at + 2;
+        }
+        let text = std::mem::take(&mut rest);
+        (!text.is_empty()).then_some(Piece::Text(text))
+    })
 }
 
 /// The identifier `after` starts with, if it is closed by `}`.
@@ -56,22 +80,12 @@ pub fn first_missing<'a>(strings: impl IntoIterator<Item = &'a str>) -> Option<S
 /// `s` with each reference replaced by `value(name)`; the first error stops it.
 pub fn expand(s: &str, value: &dyn Fn(&str) -> Result<String, String>) -> Result<String, String> {
     let mut out = String::new();
-    let mut rest = s;
-    while let Some(at) = rest.find("${") {
-        let after = &rest[at + 2..];
-        match name_at(after) {
-            Some(n) => {
-                out.push_str(&rest[..at]);
-                out.push_str(&value(n)?);
-                rest = &after[n.len() + 1..];
-            }
-            None => {
-                out.push_str(&rest[..at + 2]);
-                rest = after;
-            }
+    for p in pieces(s) {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Ref(n) => out.push_str(&value(n)?),
         }
     }
-    out.push_str(rest);
     Ok(out)
 }
 
