@@ -139,31 +139,26 @@ fn failed_on_x1(message: &str) -> Vec<(String, String)> {
     vec![(CLAMP[1].to_string(), format!("implementation failure: {message}"))]
 }
 
+/// Each kind of death fails the case it happened on, with its reason, and
+/// the next case passes on a fresh process (`one_death` checks the counts
+/// and the restarts).
 #[test]
-fn an_adapter_that_hangs_fails_that_case_and_the_next_gets_a_fresh_process() {
-    let (_, f, _) = one_death("hang");
-    assert_eq!(f, failed_on_x1("clamp_i8: adapter timed out after 1 s; its process group was stopped"));
-}
-
-#[test]
-fn an_adapter_that_exits_mid_run_fails_with_its_status_and_last_stderr_lines() {
-    let (out, f, _) = one_death("exit");
-    assert_eq!(f, failed_on_x1("clamp_i8: adapter exited with status 3; stderr: about to exit | bye"));
-    assert!(stderr(&out).contains("about to exit\nbye\n"), "the adapter's stderr is passed through: {}", stderr(&out));
-}
-
-#[test]
-fn an_adapter_that_prints_junk_fails_with_the_first_80_characters() {
-    let (_, f, _) = one_death("junk");
+fn each_kind_of_death_fails_its_case_with_the_reason_and_the_next_gets_a_fresh_process() {
     let junk: String = "this is not an answer ".repeat(8).chars().take(80).collect();
-    assert_eq!(f, failed_on_x1(&format!("clamp_i8: adapter printed junk: {junk}")));
-}
-
-#[test]
-fn an_adapter_that_answers_with_another_id_dies() {
-    let (_, f, _) = one_death("wrong_id");
-    // hello is id 1, edge.0 id 2, edge.1 id 3.
-    assert_eq!(f, failed_on_x1("clamp_i8: adapter answered with id 99 (expected 3)"));
+    for (kind, message) in [
+        ("hang", "clamp_i8: adapter timed out after 1 s; its process group was stopped".to_string()),
+        ("exit", "clamp_i8: adapter exited with status 3; stderr: about to exit | bye".to_string()),
+        // The first 80 characters of the junk line.
+        ("junk", format!("clamp_i8: adapter printed junk: {junk}")),
+        // hello is id 1, edge.0 id 2, edge.1 id 3.
+        ("wrong_id", "clamp_i8: adapter answered with id 99 (expected 3)".to_string()),
+    ] {
+        let (out, f, _) = one_death(kind);
+        assert_eq!(f, failed_on_x1(&message), "{kind}");
+        if kind == "exit" {
+            assert!(stderr(&out).contains("about to exit\nbye\n"), "the adapter's stderr is passed through: {}", stderr(&out));
+        }
+    }
 }
 
 #[test]

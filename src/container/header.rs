@@ -414,26 +414,15 @@ mod tests {
             OuterHeader::parse(&b),
             Err(ContainerError::BadMagic { .. })
         ));
-        assert_eq!(
-            OuterHeader::parse(&outer_bytes(4, 0, 1, 14)),
-            Err(ContainerError::UnknownFlags { flags: 4 })
-        );
-        assert_eq!(
-            OuterHeader::parse(&outer_bytes(3, 0, 1, 14)),
-            Err(ContainerError::MultifileUnsupported { flags: 3 })
-        );
-        assert_eq!(
-            OuterHeader::parse(&outer_bytes(0, 2, 1, 14)),
-            Err(ContainerError::UnknownCodec { codec: 2 })
-        );
-        assert_eq!(
-            OuterHeader::parse(&outer_bytes(0, 0, 1, 10)),
-            Err(ContainerError::HeaderLenTooSmall { header_len: 10 })
-        );
-        assert_eq!(
-            OuterHeader::parse(&outer_bytes(0, 0, 1, 15)),
-            Err(ContainerError::HeaderLenOdd { header_len: 15 })
-        );
+        for ((flags, codec, header_len), e) in [
+            ((4, 0, 14), ContainerError::UnknownFlags { flags: 4 }),
+            ((3, 0, 14), ContainerError::MultifileUnsupported { flags: 3 }),
+            ((0, 2, 14), ContainerError::UnknownCodec { codec: 2 }),
+            ((0, 0, 10), ContainerError::HeaderLenTooSmall { header_len: 10 }),
+            ((0, 0, 15), ContainerError::HeaderLenOdd { header_len: 15 }),
+        ] {
+            assert_eq!(OuterHeader::parse(&outer_bytes(flags, codec, 1, header_len)), Err(e));
+        }
         let max = OuterHeader::parse(&outer_bytes(0, 1, u32::MAX, u32::MAX - 1)).unwrap();
         assert_eq!(max.implied_chunk_count(), MAX_CHUNK_COUNT);
         assert!(max.payload_cap() > u64::from(u32::MAX));
