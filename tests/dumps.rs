@@ -230,25 +230,24 @@ fn files_that_break_the_format_are_refused_naming_the_tensor() {
         let e = parse(b).expect_err(want);
         assert!(e.starts_with(want), "{want} / {e}");
         // The command line says the same, exit 1.
-        let name = format!("bad{i}.safetensors");
-        std::fs::write(dir.join(&name), b).unwrap();
-        let o = cc(&dir, &models, &["compare-dumps", "ref.safetensors", &name]);
-        assert_eq!(o.status.code(), Some(1));
-        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+        refused(&dir, &models, &format!("bad{i}.safetensors"), b, want);
     }
 
     // Rows narrower than REF's, and another chunk's tokens.
     let narrow = rewrite(&bytes, "layer0.attn", Some((Dtype::I8, vec![4, 383], vec![0; 4 * 383])), None);
-    std::fs::write(dir.join("narrow.safetensors"), narrow).unwrap();
-    let o = cc(&dir, &models, &["compare-dumps", "ref.safetensors", "narrow.safetensors"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("tensor layer0.attn: shape [4, 383], expected [4, 384]"), "{}", stderr(&o));
+    refused(&dir, &models, "narrow.safetensors", &narrow, "tensor layer0.attn: shape [4, 383], expected [4, 384]");
     let mut other = d.clone();
     other.tokens[5] ^= 1;
-    std::fs::write(dir.join("other.safetensors"), to_safetensors(&other).unwrap()).unwrap();
-    let o = cc(&dir, &models, &["compare-dumps", "ref.safetensors", "other.safetensors"]);
+    refused(&dir, &models, "other.safetensors", &to_safetensors(&other).unwrap(), "tensor tokens: IMPL's chunk is not REF's (position 5: REF");
+}
+
+/// `compare-dumps ref.safetensors NAME` with `bytes` as NAME: refused, exit
+/// 1, with `want` on stderr.
+fn refused(dir: &Path, models: &Path, name: &str, bytes: &[u8], want: &str) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+    let o = cc(dir, models, &["compare-dumps", "ref.safetensors", name]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("tensor tokens: IMPL's chunk is not REF's (position 5: REF"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(want), "{}", stderr(&o));
 }
 
 #[test]

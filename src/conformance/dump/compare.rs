@@ -205,6 +205,11 @@ pub fn to_report(impl_name: &str, comparisons: &[Comparison]) -> (Report, Vec<Ca
     }
     let mut report = Report::build(impl_name, Vec::new(), &suites, &results);
     report.decide(VerdictPolicy { allow_partial: true });
+    // A difference the reference's witness explains has that §11 row as its cause.
+    report.assign_causes(|f| {
+        let tags = f.case.tags.iter().filter_map(|t| t.strip_prefix("divergence:"));
+        tags.filter_map(crate::conformance::causes::Cause::of_witness).next().unwrap_or(crate::conformance::causes::Cause::Unexplained)
+    });
     // The reference's witness, under each failure it explains.
     for f in &mut report.failures {
         let (label, name) = f.case.id.split_once('/').unwrap_or(("", &f.case.id));
