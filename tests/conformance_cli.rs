@@ -574,6 +574,9 @@ fn conformance_gate_resolves_relative_paths_from_the_caller() {
         .arg(Path::new(ROOT).join("ci/conformance-gate.sh"))
         .args(["serve.toml", "core"])
         .env("CZIP_REPORT_DIR", "gate-reports")
+        // The profile this test was built with (target/<profile>/czip-conformance):
+        // the script's own default, `release`, would be a second full build.
+        .env("CZIP_CARGO_PROFILE", Path::new(BIN).parent().and_then(Path::file_name).unwrap())
         .current_dir(&dir)
         .output()
         .unwrap();
