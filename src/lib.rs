@@ -28,6 +28,7 @@ pub mod model;
 pub mod numerics;
 pub mod pipeline;
 pub mod safetensors_write;
+pub mod stage_timers;
 pub mod tables;
 pub mod tokenizer;
 

@@ -1,7 +1,6 @@
-//! The runner on the committed corpus: the built-in engine passes every case,
-//! the same corpus through `czip-conformance serve` (a real external process)
-//! gives the same results, and deliberately broken implementations are
-//! caught at the right op and element.
+//! The runner on the committed corpus: every case passes through
+//! `czip-conformance serve` (a real external process), and deliberately
+//! broken implementations are caught at the right op and element.
 
 mod common;
 
@@ -11,10 +10,10 @@ use std::time::Duration;
 
 use czip::conformance::case::Case;
 use czip::conformance::compare::{CaseResult, Status};
-use czip::conformance::implementation::{Builtin, ProcessAdapter};
+use czip::conformance::implementation::ProcessAdapter;
 use czip::conformance::ops::Context;
 use czip::conformance::runner::run_cases;
-use czip::conformance::suite::{load_cases, load_suites};
+use czip::conformance::suite::load_cases;
 
 const SERVE: &str = env!("CARGO_BIN_EXE_czip-conformance");
 
@@ -38,24 +37,18 @@ fn by_status(results: &[CaseResult], s: Status) -> Vec<&CaseResult> {
     results.iter().filter(|r| r.status == s).collect()
 }
 
+/// The whole corpus through a real external process passes. (The built-in
+/// engine in process passes it too: `tests/generate_corpus.rs`, which
+/// replays it with the generation's context.)
 #[test]
-fn builtin_passes_every_case_and_serve_agrees() {
+fn serve_passes_every_case() {
     let Some((ctx, cases)) = setup() else { return };
-    let suites = load_suites(&repo("suites"), &cases).expect("suites load");
-    assert!(suites.iter().all(|s| !s.cases.is_empty()), "every suite has cases");
-    let mut builtin = Builtin::new(Context::new(ctx.models_dir.clone(), ctx.vectors_dir.clone(), ctx.corpus_dir.clone()));
-    let ours = run_cases(&mut builtin, &ctx, &cases, &|_, _| {});
-    let failed: Vec<_> = by_status(&ours, Status::Fail).iter().map(|r| format!("{}: {}", r.id, r.message)).collect();
-    assert!(failed.is_empty(), "built-in engine fails {} cases: {:#?}", failed.len(), &failed[..failed.len().min(10)]);
-    assert_eq!(by_status(&ours, Status::Pass).len(), cases.len(), "every case passes (none skipped or unsupported)");
-
-    // The same corpus through a real external process.
     let mut ext = serve(None, &ctx);
-    let theirs = run_cases(&mut ext, &ctx, &cases, &|_, _| {});
-    let a: Vec<_> = ours.iter().map(|r| (&r.id, r.status)).collect();
-    let b: Vec<_> = theirs.iter().map(|r| (&r.id, r.status)).collect();
-    assert_eq!(a, b, "serve gives the same results as the in-process engine");
-    eprintln!("{} cases pass in process and through serve", cases.len());
+    let results = run_cases(&mut ext, &ctx, &cases, &|_, _| {});
+    let failed: Vec<_> = results.iter().filter(|r| r.status != Status::Pass).map(|r| format!("{} {:?}: {}", r.id, r.status, r.message)).collect();
+    assert!(failed.is_empty(), "serve does not pass {} cases: {:#?}", failed.len(), &failed[..failed.len().min(10)]);
+    assert_eq!(results.len(), cases.len());
+    eprintln!("{} cases pass through serve", cases.len());
 }
 
 /// Runs the cases of the ops the §11 faults touch (primitives, RMSNorm, attention) against a faulty serve.

@@ -13,6 +13,7 @@ use czip::container::{payloads_equivalent, read_file, write_file, OuterCodec, Re
 use czip::error::Error;
 use czip::pipeline::{compress, decode_tokens, CompressOptions};
 use czip::Model;
+use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -49,27 +50,34 @@ fn level_of(e: &Value) -> Option<u8> {
 #[test]
 fn normative_files_decompress_to_their_text() {
     let Some(g) = golden() else { return };
-    // Decoding is a function of the payload: decode each distinct payload once.
-    let mut decoded: HashMap<String, Vec<u8>> = HashMap::new();
+    // Decoding is a function of the payload: each distinct payload is
+    // decoded once, in parallel (most are one chunk: one core each).
+    let mut payloads: BTreeMap<String, (&Model, czip::container::CzipFile)> = BTreeMap::new();
     let mut n = 0;
     for e in g.entries.iter().filter(|e| e["normative"] == true) {
         let model = &g.models[e["model"].as_str().unwrap()];
         let bytes = std::fs::read(g.dir.join(e["path"].as_str().unwrap())).unwrap();
-        let text = std::fs::read(g.dir.join(e["text"].as_str().unwrap())).unwrap();
         let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
         let f = read_file(&bytes, &limits).unwrap_or_else(|err| panic!("{}: {err}", e["path"]));
         assert_eq!(sha256_hex(&f.payload), e["payload_sha256"].as_str().unwrap(), "{}", e["path"]);
-        let key = format!("{}:{}", e["model"], e["payload_sha256"]);
-        let out = decoded.entry(key).or_insert_with(|| {
-            let chunks = decode_tokens(model, &f, None).unwrap_or_else(|err| panic!("{}: {err}", e["path"]));
+        payloads.entry(format!("{}:{}", e["model"], e["payload_sha256"])).or_insert((model, f));
+        n += 1;
+    }
+    let decoded: HashMap<&String, Vec<u8>> = payloads
+        .par_iter()
+        .map(|(key, (model, f))| {
+            let chunks = decode_tokens(model, f, None).unwrap_or_else(|err| panic!("{key}: {err}"));
             let mut out = Vec::new();
             for c in &chunks {
                 model.tokenizer().decode_into(c, &mut out).unwrap();
             }
-            out
-        });
+            (key, out)
+        })
+        .collect();
+    for e in g.entries.iter().filter(|e| e["normative"] == true) {
+        let text = std::fs::read(g.dir.join(e["text"].as_str().unwrap())).unwrap();
+        let out = &decoded[&format!("{}:{}", e["model"], e["payload_sha256"])];
         assert!(out == &text, "{} does not decode to {}", e["path"], e["text"]);
-        n += 1;
     }
     eprintln!("{n} normative files decode to their corpus text ({} distinct payloads decoded)", decoded.len());
     assert_eq!(n, 32 * 12 + 20);
@@ -85,21 +93,29 @@ fn compress_reproduces_normative_payloads_and_not_defective_ones() {
         let key = (e["model"].as_str().unwrap().to_string(), level_of(e), e["text"].as_str().unwrap().to_string());
         groups.entry(key).or_default().push(e);
     }
+    // Groups are compressed in parallel (most texts are one chunk: one
+    // core each), then checked in order.
+    let ours: Vec<(Vec<u8>, Vec<u8>)> = groups
+        .par_iter()
+        .map(|((model_name, k, text_path), entries)| {
+            let model = &g.models[model_name];
+            let text = std::fs::read(g.dir.join(text_path)).unwrap();
+            let hash = u32::from_str_radix(entries[0]["model_id_hash"].as_str().unwrap(), 16).unwrap();
+            let opts = CompressOptions { chunk_log2: *k, codec: OuterCodec::Brotli, model_id_hash: Some(hash) };
+            let ours_brotli = compress(model, &text, &opts, None).unwrap_or_else(|err| panic!("{text_path}: {err}"));
+            let parsed = read_file(&ours_brotli, &ReadLimits::default()).unwrap();
+            let chunks: Vec<Vec<u8>> = parsed.chunks().map(<[u8]>::to_vec).collect();
+            let params = |codec| WriteParams { codec, ..parsed.write_params() };
+            let ours_zstd = write_file(&params(OuterCodec::Zstd), &chunks).unwrap();
+            (ours_brotli, ours_zstd)
+        })
+        .collect();
     let (mut normative, mut not_reproduced, mut identical) = (0, 0, BTreeMap::<String, (usize, usize)>::new());
-    for ((model_name, k, text_path), entries) in &groups {
-        let model = &g.models[model_name];
-        let text = std::fs::read(g.dir.join(text_path)).unwrap();
-        let hash = u32::from_str_radix(entries[0]["model_id_hash"].as_str().unwrap(), 16).unwrap();
-        let opts = CompressOptions { chunk_log2: *k, codec: OuterCodec::Brotli, model_id_hash: Some(hash) };
-        let ours_brotli = compress(model, &text, &opts, None).unwrap_or_else(|err| panic!("{text_path}: {err}"));
-        let parsed = read_file(&ours_brotli, &ReadLimits::default()).unwrap();
-        let chunks: Vec<Vec<u8>> = parsed.chunks().map(<[u8]>::to_vec).collect();
-        let params = |codec| WriteParams { codec, ..parsed.write_params() };
-        let ours_zstd = write_file(&params(OuterCodec::Zstd), &chunks).unwrap();
+    for ((_, entries), (ours_brotli, ours_zstd)) in groups.iter().zip(&ours) {
         for e in entries {
             let path = e["path"].as_str().unwrap();
             let theirs = std::fs::read(g.dir.join(path)).unwrap();
-            let ours = if e["codec"] == "zstd" { &ours_zstd } else { &ours_brotli };
+            let ours = if e["codec"] == "zstd" { ours_zstd } else { ours_brotli };
             let their_payload = read_file(&theirs, &ReadLimits::default()).unwrap().payload;
             let our_payload = read_file(ours, &ReadLimits::default()).unwrap().payload;
             let same = payloads_equivalent(&our_payload, &their_payload);

@@ -3,8 +3,11 @@
 //! reproduced by the reference; the synthetic models load with tables equal
 //! to the formulas (but syn_d, off them on purpose); the §11 separators exist.
 //!
+//! The committed corpus, replayed through the runner, passes on the built-in
+//! engine (with the generation's own context: nothing computed twice).
+//!
 //! Regenerate the committed corpus (after changing the generator) with
-//! `cargo test --profile checked --test generate_corpus -- --ignored regenerate`.
+//! `czip-conformance generate`.
 
 mod common;
 
@@ -13,7 +16,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use czip::conformance::case::{as_array, from_jsonl, Case};
-use czip::conformance::generate::{generate_all, GenerateOptions, GenerateSummary};
+use czip::conformance::compare::Status;
+use czip::conformance::generate::{generate_all_keeping_context, GenerateOptions, GenerateSummary};
+use czip::conformance::implementation::Builtin;
+use czip::conformance::ops::Context;
+use czip::conformance::runner::run_cases;
+use czip::conformance::suite::{load_cases, load_suites};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -27,13 +35,15 @@ fn inputs() -> Option<(PathBuf, PathBuf)> {
     Some((models, golden.join("corpus")))
 }
 
-fn generate_into(out: &Path, suites: &Path, models: &Path, corpus: &Path) -> GenerateSummary {
+/// Generates into `out` and `suites`; gives back the reference context that
+/// computed every expectation.
+fn generate_into(out: &Path, suites: &Path, models: &Path, corpus: &Path) -> (GenerateSummary, Context) {
     let opts = GenerateOptions { out_dir: out.to_path_buf(), suites_dir: suites.to_path_buf(), models_dir: models.to_path_buf(), corpus_dir: corpus.to_path_buf() };
     let started = Instant::now();
     let mut progress = |m: &str| eprintln!("[{:6.1}s] {m}", started.elapsed().as_secs_f64());
-    let s = generate_all(&opts, &mut progress).unwrap_or_else(|e| panic!("generation failed: {e}"));
+    let (s, ctx) = generate_all_keeping_context(&opts, &mut progress).unwrap_or_else(|e| panic!("generation failed: {e}"));
     eprintln!("generated {} files, {} cases in {:.1} s", s.files.len(), s.files.iter().map(|f| f.1).sum::<usize>(), started.elapsed().as_secs_f64());
-    s
+    (s, ctx)
 }
 
 /// Every file under `dir` (relative path → bytes), skipping `skip` names at the top level.
@@ -68,7 +78,7 @@ fn generation_is_deterministic_and_matches_the_committed_corpus() {
     let Some((models, corpus)) = inputs() else { return };
     let tmp = temp_dir("det");
     let (out, suites) = (tmp.join("vectors"), tmp.join("suites"));
-    generate_into(&out, &suites, &models, &corpus);
+    let (_, reference_ctx) = generate_into(&out, &suites, &models, &corpus);
     let got = tree(&out, &[]);
     let want = tree(&repo().join("vectors"), &["README.md"]);
     let diff: Vec<&String> = got.keys().chain(want.keys()).filter(|k| got.get(*k) != want.get(*k)).collect();
@@ -77,12 +87,24 @@ fn generation_is_deterministic_and_matches_the_committed_corpus() {
     let want = tree(&repo().join("suites"), &[]);
     let diff: Vec<&String> = got.keys().chain(want.keys()).filter(|k| got.get(*k) != want.get(*k)).collect();
     assert!(diff.is_empty(), "regenerated suites/ differs from the committed one in {diff:?}");
+
+    // Every committed case through the runner and the built-in engine: all
+    // pass. The generator's context answers, so work the generation did
+    // (every text's coded chunks, short texts' decoding) is not done twice;
+    // each answer is still judged against the committed expectation.
+    // (`tests/conformance_runner.rs` runs the same corpus through `serve`.)
+    let cases = load_cases(&repo().join("vectors")).expect("the committed corpus loads");
+    let suites = load_suites(&repo().join("suites"), &cases).expect("suites load");
+    assert!(suites.iter().all(|s| !s.cases.is_empty()), "every suite has cases");
+    let plain = Context::new(models.clone(), out.clone(), corpus.clone());
+    let started = Instant::now();
+    let results = run_cases(&mut Builtin::new(reference_ctx), &plain, &cases, &|_, _| {});
+    let failed: Vec<String> = results.iter().filter(|r| r.status != Status::Pass).map(|r| format!("{} {:?}: {}", r.id, r.status, r.message)).collect();
+    assert!(failed.is_empty(), "the built-in engine does not pass {} cases: {:#?}", failed.len(), &failed[..failed.len().min(10)]);
+    assert_eq!(results.len(), cases.len());
+    eprintln!("{} committed cases pass in process ({:.1} s after generation)", cases.len(), started.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&tmp);
 }
-
-// Replaying every committed expectation through the reference is done by
-// `tests/conformance_runner.rs` (the built-in engine must pass every case,
-// in process and through `czip-conformance serve`).
 
 #[test]
 fn synthetic_models_load_with_tables_equal_to_the_formulas_but_syn_d() {

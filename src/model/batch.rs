@@ -28,6 +28,7 @@ use super::kernels::values::PackedValues;
 use super::kernels::{gemm, Kernel, PackedRows};
 use super::layers::dot_i8;
 use super::{Model, HEAD_DIM, ROPE_PAIRS};
+use crate::stage_timers::{self, Stage};
 
 /// K/V of one layer of one slot. Keys are RoPE'd and packed (one packed row
 /// per position) so that all heads' scores are one kernel call; values are
@@ -162,6 +163,7 @@ impl BatchForward {
             }
             self.pos[r] = p;
         }
+        let _forward = stage_timers::start(Stage::Forward);
         let packed = model.packed();
         let qkv_w = d + 2 * HEAD_DIM;
         let fp = f.div_ceil(4) * 4;
@@ -179,7 +181,7 @@ impl BatchForward {
             let w = model.layer(li);
             // 1. Attention block.
             self.norm_rows(n, d, w.attn_norm);
-            gemm_split(self.kernel, self.split, &self.normed, d, n, &pl.qkv, &mut self.acc, qkv_w);
+            timed_gemm(self.kernel, self.split, &self.normed, d, n, &pl.qkv, &mut self.acc, qkv_w);
             requantize(&self.acc[..n * qkv_w], w.qkv_rq, &mut self.qkv[..n * qkv_w]);
             let mut k_rot = [0i8; HEAD_DIM];
             for (r, &(slot, _)) in rows.iter().enumerate() {
@@ -199,20 +201,23 @@ impl BatchForward {
                 }
             }
             let (qrot, attn) = (&self.qrot[..n * d], &mut self.attn[..n * d]);
-            attend_rows(self.kernel, self.split, model, &self.slots, li, self.capacity, rows, &self.pos[..n], qrot, attn);
-            gemm_split(self.kernel, self.split, &self.attn, d, n, &pl.out, &mut self.acc, d);
+            {
+                let _t = stage_timers::start(Stage::Attention);
+                attend_rows(self.kernel, self.split, model, &self.slots, li, self.capacity, rows, &self.pos[..n], qrot, attn);
+            }
+            timed_gemm(self.kernel, self.split, &self.attn, d, n, &pl.out, &mut self.acc, d);
             requantize(&self.acc[..n * d], w.out_rq, &mut self.proj[..n * d]);
             self.add_norm_rows(n, d, w.ffn_norm);
 
             // 2. FFN block.
             self.norm_rows(n, d, w.post_attn_norm);
-            gemm_split(self.kernel, self.split, &self.normed, d, n, &pl.up, &mut self.acc, 2 * f);
+            timed_gemm(self.kernel, self.split, &self.normed, d, n, &pl.up, &mut self.acc, 2 * f);
             requantize(&self.acc[..n * 2 * f], w.up_rq, &mut self.gu[..n * 2 * f]);
             for r in 0..n {
                 let (gate, up) = self.gu[r * 2 * f..(r + 1) * 2 * f].split_at(f);
                 reglu(gate, up, &mut self.act[r * fp..r * fp + f]);
             }
-            gemm_split(self.kernel, self.split, &self.act, fp, n, &pl.down, &mut self.acc, d);
+            timed_gemm(self.kernel, self.split, &self.act, fp, n, &pl.down, &mut self.acc, d);
             requantize(&self.acc[..n * d], w.down_rq, &mut self.proj[..n * d]);
             self.add_norm_rows(n, d, w.post_ffn_norm);
         }
@@ -223,7 +228,7 @@ impl BatchForward {
 
         // Final norm and head: raw i32 logits.
         self.norm_rows(n, d, model.final_norm());
-        gemm_split(self.kernel, self.split, &self.normed, d, n, &packed.head, logits, v);
+        timed_gemm(self.kernel, self.split, &self.normed, d, n, &packed.head, logits, v);
         Ok(())
     }
 
@@ -247,6 +252,13 @@ impl BatchForward {
 /// Rows per task below which work is not split further: an attention row
 /// costs a few µs at long context, a GEMM row about 10 µs.
 const SPLIT_ROWS: usize = 16;
+
+/// [`gemm_split`] timed as [`Stage::Matrices`] (the forward pass's calls).
+#[allow(clippy::too_many_arguments)]
+fn timed_gemm(kernel: Kernel, split: bool, x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mut [i32], out_stride: usize) {
+    let _t = stage_timers::start(Stage::Matrices);
+    gemm_split(kernel, split, x, x_stride, n, w, out, out_stride);
+}
 
 /// [`gemm`] over `n` rows, split in halves through `rayon::join` down to
 /// [`SPLIT_ROWS`] rows: an idle worker (one whose own chunks are done) takes

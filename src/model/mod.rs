@@ -13,6 +13,7 @@
 pub mod attention;
 pub mod batch;
 pub mod batch_attention;
+pub mod cost;
 pub mod forward;
 pub mod kernels;
 pub mod layers;

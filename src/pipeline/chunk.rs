@@ -13,6 +13,7 @@ use crate::error::ChunkFailure;
 use crate::freq_table::{build_cumfreqs_with, build_freqs, symbol_interval};
 use crate::model::{BatchForward, Kernel};
 use crate::Model;
+use crate::stage_timers::{self, Stage};
 
 /// Positions per prefill pass: one 64-token chunk (level 1) is one pass;
 /// longer chunks take several, each reading the caches of the previous ones.
@@ -124,7 +125,10 @@ impl<'m> ChunkCoder<'m> {
             self.batch
                 .forward(self.model, &rows[..block.len()], &mut self.logits)
                 .map_err(|e| (start, ChunkFailure::Step(e)))?;
+            let timer = stage_timers::start(Stage::FreqTable);
             self.block_intervals(block);
+            drop(timer);
+            let _t = stage_timers::start(Stage::Coder);
             let total = self.model.target_total();
             for (i, (iv, &t)) in self.intervals.iter_mut().zip(block).enumerate() {
                 let iv = std::mem::replace(iv, Ok((0, 0))).map_err(|e| (start + i, e))?;
@@ -145,13 +149,17 @@ impl<'m> ChunkCoder<'m> {
         let mut prev = self.model.config().bos;
         for i in 0..n {
             self.batch.forward(self.model, &[(0, prev)], &mut self.logits).map_err(|e| (i, ChunkFailure::Step(e)))?;
+            let timer = stage_timers::start(Stage::FreqTable);
             let cum = self.table(0).map_err(|e| (i, e))?;
+            drop(timer);
+            let _t = stage_timers::start(Stage::Coder);
             let sym = dec.decode(cum).map_err(|e| (i, ChunkFailure::Coder(e)))?;
             enc.encode(cum, sym).map_err(|e| (i, ChunkFailure::Coder(e)))?;
             let t = sym as u32;
             out.push(t);
             prev = t;
         }
+        let _t = stage_timers::start(Stage::Coder);
         check_canonical(enc, bytes).map_err(|f| (n, f))
     }
 }
@@ -231,7 +239,12 @@ impl<'m> LockstepDecoder<'m> {
                 if failure.as_ref().is_some_and(|f| f.0 < s) {
                     break;
                 }
-                let step = cum_table(m, self.batch.kernel(), &self.logits[r * v..(r + 1) * v], &mut self.cum)
+                let table = {
+                    let _t = stage_timers::start(Stage::FreqTable);
+                    cum_table(m, self.batch.kernel(), &self.logits[r * v..(r + 1) * v], &mut self.cum)
+                };
+                let _t = stage_timers::start(Stage::Coder);
+                let step = table
                     .and_then(|()| decoders[s].decode(&self.cum).map_err(ChunkFailure::Coder))
                     .and_then(|sym| encoders[s].encode(&self.cum, sym).map(|()| sym).map_err(ChunkFailure::Coder));
                 match step {
@@ -242,6 +255,7 @@ impl<'m> LockstepDecoder<'m> {
         }
         let limit = failure.as_ref().map_or(chunks.len(), |f| f.0);
         if self.verify {
+            let _t = stage_timers::start(Stage::Coder);
             for (s, (enc, &(bytes, _))) in encoders.into_iter().zip(chunks).enumerate().take(limit) {
                 check_canonical(enc, bytes).map_err(|f| (s, None, f))?;
             }

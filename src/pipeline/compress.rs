@@ -7,6 +7,7 @@ use crate::container::{write_file, OuterCodec, WriteParams};
 use crate::error::Error;
 use crate::model::Kernel;
 use crate::Model;
+use crate::stage_timers::{self, Stage};
 
 /// How to compress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,10 @@ fn encode_chunks_with(kernel: Kernel, model: &Model, text: &[u8], chunk_log2: Op
     let uncompressed_len =
         u32::try_from(text.len()).map_err(|_| Error::InputTooLarge { len: text.len() as u64 })?;
     let text = std::str::from_utf8(text).map_err(|e| Error::InputNotUtf8 { valid_up_to: e.valid_up_to() })?;
-    let tokens = model.tokenizer().encode(text)?;
+    let tokens = {
+        let _t = stage_timers::start(Stage::Tokenizer);
+        model.tokenizer().encode(text)?
+    };
     let chunk_len = 1usize << k;
     // With fewer chunks than the pool can balance (a chunk is the unit of
     // work), let idle workers take rows of the busy ones' chunks.
@@ -136,5 +140,6 @@ pub fn write_encoded(model: &Model, encoded: &EncodedChunks, opts: &CompressOpti
         uncompressed_len: encoded.uncompressed_len,
         last_chunk_tokens: encoded.last_chunk_tokens,
     };
+    let _t = stage_timers::start(Stage::OuterCodec);
     Ok(write_file(&params, &encoded.chunks)?)
 }

@@ -12,6 +12,7 @@ use crate::error::{ChunkFailure, Error};
 use crate::model::Kernel;
 use crate::tokenizer::TokenizerError;
 use crate::Model;
+use crate::stage_timers::{self, Stage};
 
 /// [`Engine::decode_tokens`] with the default engine (the fastest kernel,
 /// the current rayon pool).
@@ -155,7 +156,10 @@ impl Engine {
 /// for this model (its capacity; its `model_id_hash` as `opts` says).
 pub fn read_for_model(model: &Model, bytes: &[u8], opts: &DecompressOptions) -> Result<CzipFile, Error> {
     let limits = ReadLimits { model_capacity_tokens: Some(model.config().rope_rows) };
-    let file = match read_file(bytes, &limits) {
+    let timer = stage_timers::start(Stage::OuterCodec);
+    let read = read_file(bytes, &limits);
+    drop(timer);
+    let file = match read {
         Ok(f) => f,
         Err(e @ ContainerError::ChunkTokensExceedCapacity { .. }) => {
             // K above this model's capacity: when the file is otherwise valid
@@ -175,6 +179,7 @@ pub fn read_for_model(model: &Model, bytes: &[u8], opts: &DecompressOptions) -> 
 /// header (`uncompressed_len`), UTF-8, and the tokenizer (the tokens must be
 /// the text's own tokenization).
 pub fn text_from_tokens(model: &Model, file: &CzipFile, chunks: &[Vec<u32>]) -> Result<Vec<u8>, Error> {
+    let _t = stage_timers::start(Stage::Tokenizer);
     // Only a failure needs the hint.
     let hint = || wrong_model_hint(model, file);
     let expected = u64::from(file.outer.uncompressed_len);

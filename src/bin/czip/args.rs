@@ -194,6 +194,17 @@ pub struct BenchArgs {
     /// compression (the best is reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
+    /// Also measure this CPU's int8 peak (the engine's packed kernel on
+    /// cache-resident operands, each kernel the CPU runs, one thread and the
+    /// pool's threads) and print each direction's multiply-adds per second
+    /// as a fraction of it.
+    #[arg(long)]
+    pub roofline: bool,
+    /// Also print where the time goes: tokenizer, matrices, attention,
+    /// element-wise, frequency table, coder, outer codec (timers around the
+    /// stages, on only for this; shares of the summed thread time).
+    #[arg(long)]
+    pub stages: bool,
     /// Text files to compress and decompress.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,

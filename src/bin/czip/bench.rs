@@ -3,11 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use czip::pipeline::{level_to_chunk_log2, CompressOptions};
+use czip::pipeline::{level_to_chunk_log2, CompressOptions, Engine};
+use czip::stage_timers::{self, Shares};
+use czip::Model;
 
 use crate::args::BenchArgs;
 use crate::models::Models;
 use crate::io::read_input;
+use crate::roofline;
 
 fn best_of<T>(n: u32, mut f: impl FnMut() -> T) -> (T, Duration) {
     let mut best: Option<(T, Duration)> = None;
@@ -30,6 +33,26 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// One more compression and decompression of every text with the stage
+/// timers on (outside the timed runs: the tok/s figures are of the engine
+/// with its timers off): the stage shares of each direction.
+fn stage_shares(engine: &Engine, model: &Model, opts: &CompressOptions, texts: &[(Vec<u8>, u64)]) -> Result<(Shares, Shares), String> {
+    let files: Vec<Vec<u8>> = texts.iter().map(|(t, _)| engine.compress(model, t, opts, None).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    stage_timers::reset();
+    stage_timers::enable(true);
+    for (t, _) in texts {
+        engine.compress(model, t, opts, None).map_err(|e| e.to_string())?;
+    }
+    let comp = Shares::read();
+    stage_timers::reset();
+    for f in &files {
+        engine.decompress(model, f, None).map_err(|e| e.to_string())?;
+    }
+    let decomp = Shares::read();
+    stage_timers::enable(false);
+    Ok((comp, decomp))
+}
+
 pub fn run(a: &BenchArgs) -> Result<(), String> {
     let models = Models::open(&a.model.model)?;
     let (model, model_path) = models.for_writing()?;
@@ -47,6 +70,8 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     );
     println!("{:<28} {:>8} {:>9} {:>12} {:>12} {:>8}", "file", "tokens", "bytes out", "compress", "decompress", "ratio");
     let (mut tok_sum, mut c_sum, mut d_sum) = (0u64, 0f64, 0f64);
+    // Each file's text and token count, for --roofline and --stages.
+    let mut texts: Vec<(Vec<u8>, u64)> = Vec::new();
     for f in &a.files {
         let text = read_input(f)?;
         let s = std::str::from_utf8(&text).map_err(|_| format!("{}: not UTF-8", f.display()))?;
@@ -79,11 +104,30 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
             packed.len() as f64 / text.len().max(1) as f64
         );
         tok_sum += tokens;
+        if a.roofline || a.stages {
+            texts.push((text, tokens));
+        }
         c_sum += ct.as_secs_f64();
         d_sum += dt.as_secs_f64();
     }
     if a.files.len() > 1 {
         println!("{:<28} {:>8} {:>9} {:>8.0} t/s {:>8.0} t/s", "total", tok_sum, "", tok_sum as f64 / c_sum, tok_sum as f64 / d_sum);
+    }
+    if a.roofline {
+        println!();
+        let peak = roofline::print_peaks(&engine);
+        let k_tokens = 1u64 << k;
+        let macs: u64 = texts.iter().map(|(_, tokens)| model.config().coding_macs(*tokens, k_tokens)).sum();
+        println!("kernel {} · {} thread(s) · {:.2} G multiply-adds to code the files:", engine.kernel().name(), engine.threads(), macs as f64 / 1e9);
+        roofline::print_achieved("compress", macs, Duration::from_secs_f64(c_sum), peak);
+        roofline::print_achieved("decompress", macs, Duration::from_secs_f64(d_sum), peak);
+    }
+    if a.stages {
+        println!();
+        println!("where the time goes (timers around the stages; shares of the summed thread time):");
+        let (comp, decomp) = stage_shares(&engine, model, &opts, &texts)?;
+        roofline::print_stages("compress", &comp);
+        roofline::print_stages("decompress", &decomp);
     }
     match peak_rss() {
         Some(b) => println!("peak memory {:.1} MiB (model file {:.1} MiB)", b as f64 / 1048576.0, model.file_len() as f64 / 1048576.0),

@@ -12,6 +12,7 @@ mod inspect;
 mod io;
 mod models;
 mod progress;
+mod roofline;
 
 use std::process::ExitCode;
 

@@ -66,8 +66,9 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
             max_bytes: if s.name == "syn_a" { usize::MAX } else { 2400 },
         });
     }
-    // Compress every (model, level, text) in parallel, one reference
-    // context per worker; cases are then added in a fixed order.
+    // Compress every (model, level, text) in parallel, in the generator's
+    // one reference context (its shared work is kept for a replay; see
+    // `generate_all_keeping_context`); cases are then added in a fixed order.
     let mut tasks = Vec::new();
     for (ti, t) in targets.iter().enumerate() {
         for &level in &t.levels {
@@ -79,14 +80,9 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
         }
     }
     let started = std::time::Instant::now();
-    let (md, vd, cd) = (g.ctx.models_dir.clone(), g.ctx.vectors_dir.clone(), g.ctx.corpus_dir.clone());
-    let results: Vec<Compressed> = tasks
-        .par_iter()
-        .map_init(
-            || Context::new(md.clone(), vd.clone(), cd.clone()),
-            |ctx, &(ti, level, xi)| compress_one(ctx, &targets[ti], level, &texts[xi]),
-        )
-        .collect::<Result<_, String>>()?;
+    let ctx = &g.ctx;
+    let results: Vec<Compressed> =
+        tasks.par_iter().map(|&(ti, level, xi)| compress_one(ctx, &targets[ti], level, &texts[xi])).collect::<Result<_, String>>()?;
     let tokens: usize = results.iter().map(|r| r.tokens).sum();
     let verified = results.iter().filter(|r| r.roundtrip_checked).count();
     g.say(&format!(
@@ -121,7 +117,7 @@ struct Compressed {
     roundtrip_checked: bool,
 }
 
-fn compress_one(ctx: &mut Context, t: &Target, level: Option<u8>, text: &(String, Vec<u8>, String)) -> Result<Compressed, String> {
+fn compress_one(ctx: &Context, t: &Target, level: Option<u8>, text: &(String, Vec<u8>, String)) -> Result<Compressed, String> {
     let (name, bytes, sha) = text;
     let args = json!({"model": t.model, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": t.hash});
     let ans = match reference(ctx, "compress", &args) {

@@ -279,6 +279,17 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Generates everything (see the module documentation).
 pub fn generate_all(opts: &GenerateOptions, progress: &mut dyn FnMut(&str)) -> Result<GenerateSummary, String> {
+    generate_all_keeping_context(opts, progress).map(|(summary, _)| summary)
+}
+
+/// [`generate_all`], also giving back the reference context that computed
+/// every expectation, with its shared work (a text's coded chunks, a
+/// payload's decoded tokens: see [`Context`]). A caller that then replays
+/// the corpus through the built-in engine with it (`tests/generate_corpus.rs`)
+/// gets the engine's answers computed once, not twice; each case's check is
+/// unchanged (the memo holds the engine's own outputs, pure functions of
+/// their keys). Its vectors directory is `opts.out_dir`.
+pub fn generate_all_keeping_context(opts: &GenerateOptions, progress: &mut dyn FnMut(&str)) -> Result<(GenerateSummary, Context), String> {
     // Directories owned by the generator are rebuilt from scratch, so a case
     // file that is no longer generated cannot linger.
     for d in LEVELS.iter().chain(["models"].iter()) {
@@ -302,7 +313,8 @@ pub fn generate_all(opts: &GenerateOptions, progress: &mut dyn FnMut(&str)) -> R
     models::generate(&mut g, &synthetic)?;
     files::generate(&mut g, &synthetic, &opts.corpus_dir)?;
 
-    suites::write_all(&mut g, opts, &synthetic)
+    let summary = suites::write_all(&mut g, opts, &synthetic)?;
+    Ok((summary, g.ctx))
 }
 
 #[cfg(test)]

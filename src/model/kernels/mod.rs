@@ -21,6 +21,7 @@
 //! biased VNNI sum `Σ (x+128)·w`, bounded by `255·128·k` — fits i32.
 
 pub mod packed;
+pub mod peak;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
