@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use czip::pipeline::{level_to_chunk_log2, CompressOptions};
 
 use crate::args::BenchArgs;
-use crate::models::Models;
 use crate::io::read_input;
 
 fn best_of<T>(n: u32, mut f: impl FnMut() -> T) -> (T, Duration) {
@@ -31,7 +30,7 @@ fn peak_rss() -> Option<u64> {
 }
 
 pub fn run(a: &BenchArgs) -> Result<(), String> {
-    let models = Models::open(&a.model.model)?;
+    let models = a.model.open()?;
     let (model, model_path) = models.for_writing()?;
     // One engine (kernel and pool) for every file.
     let engine = a.threads.engine()?;
@@ -39,7 +38,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
     println!(
         "model {} · chunk {} tokens · {} thread(s) · kernel {} · best of {}",
-        model_path.unwrap_or(&a.model.model).display(),
+        model_path.display(),
         1u32 << k,
         engine.threads(),
         engine.kernel().name(),

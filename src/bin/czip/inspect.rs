@@ -10,7 +10,7 @@ use crate::io::read_input;
 
 pub fn run(a: &InspectArgs) -> Result<(), String> {
     let bytes = read_input(&a.file)?;
-    let models = a.model.as_deref().map(Models::open).transpose()?;
+    let models = a.model.as_deref().map(Models::open_path).transpose()?;
     let model = models.as_ref().map(|m| m.for_reading(&a.file, &bytes)).transpose()?;
     let limits = ReadLimits { model_capacity_tokens: model.as_ref().map(|m| m.config().rope_rows) };
     let f = read_file(&bytes, &limits).map_err(|e| format!("{}: {e}", a.file.display()))?;
