@@ -63,6 +63,10 @@ Without -m, each file is read with the model its model_id_hash names among the m
 models directory (see czip --help); -v says which.")]
     Decompress(DecompressArgs),
     /// Decode and verify files (length, UTF-8) without writing anything.
+    #[command(after_help = "Examples:\n  \
+czip test *.czip                       one line per file: OK (N bytes) or FAILED: why\n  \
+czip test -v old.czip new.czip         also says which model read each file\n\n\
+Exit status 1 when any file fails.")]
     Test(TestArgs),
     /// Show a file's headers, chunk table, token count, ratio and payload SHA-256.
     Inspect(InspectArgs),

@@ -61,7 +61,7 @@ pub fn inputs(files: &[PathBuf], input: Option<&Path>) -> Vec<PathBuf> {
     }
 }
 
-/// The calls's jobs: each input with `-o OUT` (one input), stdout for
+/// The call's jobs: each input with `-o OUT` (one input), stdout for
 /// stdin, or the output name beside it ([`output_name`]).
 pub fn jobs(inputs: Vec<PathBuf>, output: Option<&Path>, dir: Direction) -> Vec<Job> {
     inputs
@@ -132,7 +132,8 @@ pub fn run_all<C>(
     for (job, out) in jobs.iter().zip(checked) {
         let t = Instant::now();
         let done = out.and_then(|path| {
-            let ctx = ctx.as_ref().ok_or("no setup")?;
+            // Set up whenever some output passed its check, as this one did.
+            let ctx = ctx.as_ref().ok_or("internal error: no model was opened")?;
             let o = Output { path: &path, input: &job.input, force: opts.force, binary };
             let sizes = work(ctx, job, &o)?;
             if opts.rm && !is_std(&job.input) {
