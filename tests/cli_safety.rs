@@ -180,20 +180,25 @@ fn model_directory_picks_the_published_model() {
     assert_ok(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("model_id_hash matches the model's content hash"));
 
-    // A hash naming none of them: the newest, with a note.
+    // A hash naming none of them: an error listing them (was: the newest,
+    // with a note; issue 13).
     compress(&e.v001, "unknown.czip", &["--model-id-hash", "deadbeef"]);
     let o = czip(&["decompress", "-m", s(&e.models), "-i", s(&d.join("unknown.czip")), "-o", "-"]);
-    assert_ok(&o);
-    assert_eq!(o.stdout, original);
-    assert_eq!(
-        stderr(&o),
-        format!(
-            "czip: note: {}: model_id_hash deadbeef names none of the models in {} (v001_eng.czm, v000_eng.czm); reading it with {}\n",
+    assert_fails_with(
+        &o,
+        &format!(
+            "czip: {}: model_id_hash deadbeef names none of the models in {} (-m): v001_eng.czm (content hash \
+             104081d3, upstream path hash 271bf17f), v000_eng.czm (content hash 436c6d6a, upstream path hash \
+             875b46ff); pass the model it was written with as -m MODEL.czm",
             d.join("unknown.czip").display(),
             e.models.display(),
-            e.models.join("v001_eng.czm").display()
-        )
+        ),
     );
+    assert!(o.stdout.is_empty());
+    // With the model it was written with, it decodes.
+    let o = czip(&["decompress", "-m", s(&e.v001), "-i", s(&d.join("unknown.czip")), "-o", "-"]);
+    assert_ok(&o);
+    assert_eq!(o.stdout, original);
 
     // A directory without them (was: "No such device (os error 19)").
     let empty = d.join("empty");

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::builder::{PossibleValue, TypedValueParser};
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use czip::model::Kernel;
 use czip::pipeline::{DecompressOptions, Engine, ModelIdCheck};
 
@@ -20,11 +21,18 @@ A one-layer int8 transformer predicts each token, an integer softmax turns its l
 frequency table and a 32-bit arithmetic coder codes chunks of 64..1024 tokens; the result is a \
 CZIPv1 file (16-byte header + brotli or zstd payload). Every step is integer arithmetic, so every \
 conforming implementation produces the same bits.\n\n\
-Examples:\n  czip compress -m ../shared/models/v001_eng.czm -L 3 -i book.txt -o book.czip\n  \
-czip decompress -m ../shared/models -i book.czip -o book.txt\n  \
-czip test -m ../shared/models *.czip\n  czip inspect book.czip --json\n\n\
--m takes a model file, or a directory of the published models (then reading picks the one a \
-file names). An output never replaces the input, nor an existing file unless -f is given.\n\n\
+Examples:\n  \
+czip compress book.txt                  writes book.txt.czip (book.txt is kept)\n  \
+czip decompress book.txt.czip           writes book.txt\n  \
+czip compress -L 3 --rm *.txt           each FILE to FILE.czip, removing FILE after success\n  \
+czip test *.czip                        decode and verify, write nothing\n  \
+czip inspect book.txt.czip --json\n  \
+czip compress -m my.czm -i - -o - < in.txt > out.czip\n\n\
+The model: -m MODEL (a .czm file, or a directory of models), else $CZIP_MODEL, else v001_eng.czm \
+in the models directory: $CZIP_MODELS_DIR, else ../shared/models (relative to the current \
+directory), else models/ beside the czip executable. Reading a file from a directory picks the \
+model the file's model_id_hash names. -v says which model was used and why.\n\n\
+An output never replaces the input, nor an existing file unless -f is given.\n\n\
 Exit status: 0 success, 1 bad input or data (one line on stderr), 2 usage error."
 )]
 pub struct Cli {
@@ -34,11 +42,31 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Compress UTF-8 text into a CZIPv1 file.
+    /// Compress UTF-8 text files, each FILE into FILE.czip.
+    #[command(after_help = "Examples:\n  \
+czip compress notes.txt                writes notes.txt.czip (notes.txt is kept)\n  \
+czip compress -L 3 a.txt b.txt         a.txt.czip and b.txt.czip: a summary line each and a total\n  \
+czip compress --rm *.txt               each FILE to FILE.czip; FILE removed after its success\n  \
+czip compress -c zstd -i in.txt -o out.czip\n  \
+czip compress - < in.txt > in.czip     stdin to stdout\n  \
+czip compress -v notes.txt             also says which model was used and why\n\n\
+Several files: a failure is reported and the others still run; the exit status is then 1.")]
     Compress(CompressArgs),
-    /// Decompress a CZIPv1 file back to the exact original text.
+    /// Decompress CZIPv1 files back to the exact original text, each FILE.czip into FILE.
+    #[command(after_help = "Examples:\n  \
+czip decompress notes.txt.czip         writes notes.txt (notes.txt.czip is kept)\n  \
+czip decompress -f *.czip              each FILE.czip to FILE, replacing existing files\n  \
+czip decompress -i notes.bin -o notes.txt   a name without .czip needs -o\n  \
+czip decompress notes.txt.czip -o -    to stdout\n  \
+czip decompress -m ../shared/models/v000_eng.czm old.czip   force a model\n\n\
+Without -m, each file is read with the model its model_id_hash names among the models in the \
+models directory (see czip --help); -v says which.")]
     Decompress(DecompressArgs),
     /// Decode and verify files (length, UTF-8) without writing anything.
+    #[command(after_help = "Examples:\n  \
+czip test *.czip                       one line per file: OK (N bytes) or FAILED: why\n  \
+czip test -v old.czip new.czip         also says which model read each file\n\n\
+Exit status 1 when any file fails.")]
     Test(TestArgs),
     /// Show a file's headers, chunk table, token count, ratio and payload SHA-256.
     Inspect(InspectArgs),
@@ -48,20 +76,32 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct ModelArg {
-    /// Model file (`.czm`), e.g. ../shared/models/v001_eng.czm; or a directory of
-    /// published models (v000_eng.czm, v001_eng.czm): compress uses the newest,
-    /// decompress and test the one the file's model_id_hash names.
+    /// Model file (`.czm`), or a directory of models: writing uses the newest
+    /// published model there (v001_eng.czm), reading a file the model its
+    /// model_id_hash names. Default: $CZIP_MODEL, else the models directory
+    /// ($CZIP_MODELS_DIR, else ../shared/models, else models/ beside czip).
     #[arg(short = 'm', long = "model", value_name = "MODEL")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
+    /// Say on stderr which model is used and why (unless -m names a file);
+    /// compress and decompress also print a summary line for every file.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
 }
 
-/// Where the output goes and whether it may replace a file.
+/// Whether an output may replace a file, and what becomes of the inputs.
 #[derive(Args)]
 pub struct OutputArg {
     /// Replace an existing output file, or write compressed data to a terminal.
     /// The input file is never overwritten.
     #[arg(short = 'f', long = "force")]
     pub force: bool,
+    /// Keep the input files (the default; accepted for zstd habits).
+    #[arg(short = 'k', long = "keep")]
+    pub keep: bool,
+    /// Remove each input file after its output is written (never after a
+    /// failure; never when the output goes to stdout).
+    #[arg(long = "rm", conflicts_with = "keep")]
+    pub rm: bool,
 }
 
 /// How the work runs: thread count and int8 kernel. Output never depends on either.
@@ -109,12 +149,15 @@ pub struct CompressArgs {
     pub model_id_hash: Option<u32>,
     #[command(flatten)]
     pub threads: ThreadsArg,
-    /// Input text (`-` = stdin).
+    /// Text files to compress, each to FILE.czip beside it (`-` = stdin, to stdout).
+    #[arg(value_name = "FILE", required_unless_present = "input", conflicts_with = "input")]
+    pub files: Vec<PathBuf>,
+    /// Input text (`-` = stdin): the same as one FILE.
     #[arg(short = 'i', long = "input", value_name = "IN")]
-    pub input: PathBuf,
-    /// Output file (`-` = stdout, not a terminal); refused if it exists, unless -f.
+    pub input: Option<PathBuf>,
+    /// Output file instead of FILE.czip (`-` = stdout, not a terminal); one input only.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArg,
 }
@@ -144,12 +187,15 @@ pub struct DecompressArgs {
     pub model_id: ModelIdArg,
     #[command(flatten)]
     pub threads: ThreadsArg,
-    /// Input CZIPv1 file (`-` = stdin).
+    /// CZIPv1 files to decompress, each FILE.czip to FILE beside it (`-` = stdin, to stdout).
+    #[arg(value_name = "FILE", required_unless_present = "input", conflicts_with = "input")]
+    pub files: Vec<PathBuf>,
+    /// Input CZIPv1 file (`-` = stdin): the same as one FILE.
     #[arg(short = 'i', long = "input", value_name = "IN")]
-    pub input: PathBuf,
-    /// Output text (`-` = stdout); refused if it exists, unless -f.
+    pub input: Option<PathBuf>,
+    /// Output text instead of FILE without .czip (`-` = stdout); one input only.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArg,
 }
@@ -208,6 +254,27 @@ pub struct BenchArgs {
     /// Text files to compress and decompress.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+impl Command {
+    /// The rules of a call's files that clap cannot express
+    /// ([`crate::files::check_usage`]), as a usage error of the subcommand.
+    pub fn check_usage(&self) -> Result<(), clap::Error> {
+        let (name, files, input, output, out) = match self {
+            Command::Compress(a) => ("compress", &a.files, &a.input, &a.output, &a.out),
+            Command::Decompress(a) => ("decompress", &a.files, &a.input, &a.output, &a.out),
+            _ => return Ok(()),
+        };
+        let inputs = crate::files::inputs(files, input.as_deref());
+        crate::files::check_usage(&inputs, output.as_deref(), out.rm).map_err(|msg| {
+            let mut cli = Cli::command();
+            cli.build();
+            match cli.find_subcommand_mut(name) {
+                Some(sub) => sub.error(ErrorKind::ArgumentConflict, msg),
+                None => cli.error(ErrorKind::ArgumentConflict, msg),
+            }
+        })
+    }
 }
 
 fn parse_hex_u32(s: &str) -> Result<u32, String> {

@@ -8,7 +8,6 @@ use czip::stage_timers::{self, Shares};
 use czip::Model;
 
 use crate::args::BenchArgs;
-use crate::models::Models;
 use crate::io::read_input;
 use crate::roofline;
 
@@ -54,7 +53,7 @@ fn stage_shares(engine: &Engine, model: &Model, opts: &CompressOptions, texts: &
 }
 
 pub fn run(a: &BenchArgs) -> Result<(), String> {
-    let models = Models::open(&a.model.model)?;
+    let models = a.model.open()?;
     let (model, model_path) = models.for_writing()?;
     // One engine (kernel and pool) for every file.
     let engine = a.threads.engine()?;
@@ -62,7 +61,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     let k = opts.chunk_log2.unwrap_or(model.config().max_chunk_log2);
     println!(
         "model {} · chunk {} tokens · {} thread(s) · kernel {} · best of {}",
-        model_path.unwrap_or(&a.model.model).display(),
+        model_path.display(),
         1u32 << k,
         engine.threads(),
         engine.kernel().name(),

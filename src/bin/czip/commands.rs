@@ -4,42 +4,44 @@ use czip::container::OuterCodec;
 use czip::pipeline::{level_to_chunk_log2, CompressOptions};
 
 use crate::args::{CompressArgs, DecompressArgs, TestArgs};
-use crate::io::{read_input, Output};
-use crate::models::Models;
+use crate::files::{inputs, jobs, run_all, Direction, Sizes};
+use crate::io::read_input;
 use crate::progress::with_progress;
 
 pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
-    let output = Output { path: &a.output, input: &a.input, force: a.out.force, binary: true };
-    output.check()?;
-    let models = Models::open(&a.model.model)?;
-    let (model, _) = models.for_writing()?;
-    let text = read_input(&a.input)?;
+    let jobs = jobs(inputs(&a.files, a.input.as_deref()), a.output.as_deref(), Direction::Compress);
     let opts = CompressOptions {
         chunk_log2: a.level.and_then(level_to_chunk_log2),
         codec: a.codec.parse::<OuterCodec>().map_err(|e| e.to_string())?,
         model_id_hash: a.model_id_hash,
     };
-    let engine = a.threads.engine()?;
-    let out = with_progress("compress", None, |p| engine.compress(model, &text, &opts, Some(p)))
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
-    output.write(&out)
+    let setup = || Ok((a.model.open()?, a.threads.engine()?));
+    run_all(&jobs, Direction::Compress, &a.out, a.model.verbose, setup, |(models, engine), job, output| {
+        let (model, _) = models.for_writing()?;
+        let text = read_input(&job.input)?;
+        let packed = with_progress("compress", None, |p| engine.compress(model, &text, &opts, Some(p)))
+            .map_err(|e| format!("{}: {e}", job.input.display()))?;
+        output.write(&packed)?;
+        Ok(Sizes { input: text.len() as u64, output: packed.len() as u64 })
+    })
 }
 
 pub fn run_decompress(a: &DecompressArgs) -> Result<(), String> {
-    let output = Output { path: &a.output, input: &a.input, force: a.out.force, binary: false };
-    output.check()?;
-    let models = Models::open(&a.model.model)?;
-    let data = read_input(&a.input)?;
-    let model = models.for_reading(&a.input, &data)?;
+    let jobs = jobs(inputs(&a.files, a.input.as_deref()), a.output.as_deref(), Direction::Decompress);
     let opts = a.model_id.options();
-    let engine = a.threads.engine()?;
-    let text = with_progress("decompress", None, |p| engine.decompress_with(model, &data, &opts, Some(p)))
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
-    output.write(&text)
+    let setup = || Ok((a.model.open()?, a.threads.engine()?));
+    run_all(&jobs, Direction::Decompress, &a.out, a.model.verbose, setup, |(models, engine), job, output| {
+        let data = read_input(&job.input)?;
+        let model = models.for_reading(&job.input, &data).map_err(|e| format!("{}: {e}", job.input.display()))?;
+        let text = with_progress("decompress", None, |p| engine.decompress_with(model, &data, &opts, Some(p)))
+            .map_err(|e| format!("{}: {e}", job.input.display()))?;
+        output.write(&text)?;
+        Ok(Sizes { input: data.len() as u64, output: text.len() as u64 })
+    })
 }
 
 pub fn run_test(a: &TestArgs) -> Result<(), String> {
-    let models = Models::open(&a.model.model)?;
+    let models = a.model.open()?;
     let opts = a.model_id.options();
     let engine = a.threads.engine()?;
     let mut failed = 0usize;

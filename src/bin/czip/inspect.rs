@@ -10,8 +10,8 @@ use crate::io::read_input;
 
 pub fn run(a: &InspectArgs) -> Result<(), String> {
     let bytes = read_input(&a.file)?;
-    let models = a.model.as_deref().map(Models::open).transpose()?;
-    let model = models.as_ref().map(|m| m.for_reading(&a.file, &bytes)).transpose()?;
+    let models = a.model.as_deref().map(Models::open_path).transpose()?;
+    let model = models.as_ref().map(|m| m.for_reading(&a.file, &bytes)).transpose().map_err(|e| format!("{}: {e}", a.file.display()))?;
     let limits = ReadLimits { model_capacity_tokens: model.as_ref().map(|m| m.config().rope_rows) };
     let f = read_file(&bytes, &limits).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let (o, i) = (&f.outer, &f.inner);

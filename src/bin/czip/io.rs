@@ -30,7 +30,7 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn is_std(path: &Path) -> bool {
+pub fn is_std(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 

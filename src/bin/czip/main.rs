@@ -8,8 +8,10 @@
 mod args;
 mod bench;
 mod commands;
+mod files;
 mod inspect;
 mod io;
+mod locate;
 mod models;
 mod progress;
 mod roofline;
@@ -23,6 +25,9 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     restore_default_sigpipe();
     let cli = Cli::parse();
+    if let Err(e) = cli.command.check_usage() {
+        e.exit();
+    }
     let result = match cli.command {
         Command::Compress(a) => commands::run_compress(&a),
         Command::Decompress(a) => commands::run_decompress(&a),
