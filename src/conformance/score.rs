@@ -3,6 +3,12 @@
 //! (`alice_ch1.txt.czip`). For each file: header fields, payload agreement
 //! with the reference, whether the reference decodes it back to the text,
 //! and — when it departs — the chunk, the token and the known cause.
+//!
+//! Each file gets a [`FileVerdict`]; as a [`FileEntry`] (serialisable) it is
+//! one file's part of the report, and [`report_of`] turns the entries, in
+//! sorted path order, into the report. A sharded run (`score --shard I/N`,
+//! [`super::shard`]) keeps its entries in its report so that `merge-reports`
+//! rebuilds the whole run's report through [`report_of`].
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +23,7 @@ use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::model::load::published_model_named_by;
 use crate::model::Model;
 use crate::pipeline::{compress, decode_tokens_unverified, decompress_with, CompressOptions, DecompressOptions};
+use serde::{Deserialize, Serialize};
 
 /// What to score.
 pub struct ScoreOptions {
@@ -65,6 +72,46 @@ impl FileVerdict {
             Some(k) => format!("{name}: {where_} — {k}"),
             None => format!("{name}: {where_} — no known cause matched"),
         })
+    }
+}
+
+/// One file's part of a score report, as JSON: the keys of the Python
+/// binding's `verify_file` dict that the report is built from, plus the
+/// path. What shard reports carry and `verdicts.jsonl` lines hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The path scored, as listed: a report lists its files in sorted path
+    /// order (component by component, [`Path`]'s order).
+    pub path: String,
+    /// The case result (`report.json`'s `unsupported` / `skipped` entries and
+    /// `junit.xml`'s test case).
+    pub case: CaseResult,
+    /// The report's failure entry, when the file failed.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+    /// The compression-ratio row (when the text and model were found).
+    #[serde(default)]
+    pub ratio: Option<RatioRow>,
+    /// The one-line summary `report.findings` lists (failures only).
+    #[serde(default)]
+    pub finding: Option<String>,
+    /// The `dump` command for the chunk where the file departs (a path of
+    /// the machine that scored it).
+    #[serde(default)]
+    pub next_step: Option<String>,
+}
+
+impl FileVerdict {
+    /// This verdict as the entry of the file listed as `path`.
+    pub fn entry(&self, path: String) -> FileEntry {
+        FileEntry {
+            path,
+            case: self.result.clone(),
+            failure: self.failure(),
+            ratio: self.ratio.clone(),
+            finding: self.finding(),
+            next_step: self.next_step.clone(),
+        }
     }
 }
 
@@ -370,28 +417,37 @@ pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResu
 
 /// Scores `files` (from [`select_files`]), in that order.
 pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -> Result<(Report, Vec<CaseResult>, SuiteRows), String> {
-    let verdicts: Vec<FileVerdict> = {
-        use rayon::prelude::*;
-        files
-            .par_iter()
-            .map(|p| {
-                let started = std::time::Instant::now();
-                let mut v = score_file(ctx, opts, p, &ctx.corpus_dir);
-                v.result.set_elapsed(started);
-                v
-            })
-            .collect()
-    };
-    let results: Vec<CaseResult> = verdicts.iter().map(|v| v.result.clone()).collect();
+    Ok(report_of(&opts.impl_name, &verify_files(ctx, opts, &files)))
+}
+
+/// The entries of `files`, in that order (scored in parallel, each timed).
+pub fn verify_files(ctx: &Context, opts: &ScoreOptions, files: &[PathBuf]) -> Vec<FileEntry> {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map(|p| {
+            let started = std::time::Instant::now();
+            let mut v = score_file(ctx, opts, p, &ctx.corpus_dir);
+            v.result.set_elapsed(started);
+            v.entry(p.display().to_string())
+        })
+        .collect()
+}
+
+/// The report of a score run over files with these entries (in report
+/// order): one required suite, `files`; the failures with their
+/// localisation and cause; the ratio table; findings; next steps.
+pub fn report_of(impl_name: &str, entries: &[FileEntry]) -> (Report, Vec<CaseResult>, SuiteRows) {
+    let results: Vec<CaseResult> = entries.iter().map(|e| e.case.clone()).collect();
     let suites = vec![("files".to_string(), true, (0..results.len()).collect())];
-    let mut report = Report::build(&opts.impl_name, vec!["file_ops".into()], &suites, &results);
-    report.failures = verdicts.iter().filter_map(FileVerdict::failure).collect();
+    let mut report = Report::build(impl_name, vec!["file_ops".into()], &suites, &results);
+    report.failures = entries.iter().filter_map(|e| e.failure.clone()).collect();
     report.causes = tally(report.failures.iter().map(|f| f.cause));
-    report.ratios = verdicts.iter().filter_map(|v| v.ratio.clone()).collect();
-    report.next_steps = verdicts
+    report.ratios = entries.iter().filter_map(|e| e.ratio.clone()).collect();
+    report.next_steps = entries
         .iter()
-        .filter_map(|v| v.next_step.as_ref().map(|c| format!("{}: {c}", v.result.id.trim_start_matches("file:"))))
+        .filter_map(|e| e.next_step.as_ref().map(|c| format!("{}: {c}", e.case.id.trim_start_matches("file:"))))
         .collect();
-    report.findings = verdicts.iter().filter_map(FileVerdict::finding).collect();
-    Ok((report, results, suites))
+    report.findings = entries.iter().filter_map(|e| e.finding.clone()).collect();
+    (report, results, suites)
 }
