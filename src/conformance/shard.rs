@@ -50,7 +50,7 @@ impl Shard {
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let num = |x: &str| if x.bytes().all(|b| b.is_ascii_digit()) { x.parse::<usize>().ok() } else { None };
         match (num(i), num(n)) {
-            (Some(index), Some(count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
+            (Some(index), Some(count)) if (1..=count).contains(&index) => Ok(Shard { index, count }),
             _ => Err(bad()),
         }
     }

@@ -479,7 +479,7 @@ fn score(a: &ScoreArgs) -> Result<bool, Failure> {
 
 fn merge_reports(a: &MergeArgs) -> Result<bool, Failure> {
     use czip::conformance::shard::{merge, read_part, MergeOptions};
-    let parts = a.dirs.iter().map(|d| read_part(d)).collect::<Result<Vec<_>, String>>()?;
+    let parts = a.dirs.iter().map(PathBuf::as_path).map(read_part).collect::<Result<Vec<_>, String>>()?;
     let ctx = a.paths.context();
     let here = |elapsed| Provenance::collect(&ctx, false, elapsed);
     let (report, results, suites) = merge(&parts, &MergeOptions { impl_name: a.impl_name.as_deref(), here: &here })?;
