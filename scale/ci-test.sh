@@ -9,9 +9,9 @@
 # written by our czip (so both models are covered).
 #
 # Installs what it needs itself: a venv target/venv-scale with ray[data]
-# (pinned: a cp311 manylinux wheel) and the czip extension — the wheel the
-# bindings' CI built when there is one (target/wheels/czip-*.whl, or
-# $CZIP_PY_WHEEL), else built here from bindings/python.
+# (pinned: a cp311 manylinux wheel) and tqdm, and the czip extension (the
+# bindings' CI build reused when there is one, see below). Run it after
+# bindings/python/ci-test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -29,15 +29,24 @@ if ! "$py" -c "import ray, tqdm, sys; sys.exit(ray.__version__ != '$RAY_VERSION'
   "$py" -m pip install -q --disable-pip-version-check "ray[data]==$RAY_VERSION" tqdm
 fi
 echo "ray[data] $RAY_VERSION ready ($((SECONDS - started)) s)"
-# The wheel: $CZIP_PY_WHEEL, else the newest target/wheels/czip-*.whl (what
-# `maturin build --release` in bindings/python writes), else built here into
-# target/wheels (for the next script to reuse).
+# The czip extension, built once per CI run: $CZIP_PY_WHEEL, else the newest
+# target/wheels/czip-*.whl (`maturin build --release` in bindings/python),
+# else the editable build bindings/python/ci-test.sh made in
+# target/venv-bindings (maturin develop: the package stays in
+# bindings/python/python, so a .pth reaches it), else a wheel built here.
+purelib=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+rm -f "$purelib/czip-bindings-ci.pth"
 wheel="${CZIP_PY_WHEEL:-$(ls -t target/wheels/czip-*.whl 2>/dev/null | head -1 || true)}"
-if [ -z "$wheel" ]; then
-  "$py" -m pip wheel -q --disable-pip-version-check --no-deps ./bindings/python -w target/wheels
-  wheel=$(ls -t target/wheels/czip-*.whl | head -1)
+if [ -z "$wheel" ] && [ -x target/venv-bindings/bin/python ] && target/venv-bindings/bin/python -c "import czip" 2>/dev/null; then
+  echo "$PWD/bindings/python/python" >"$purelib/czip-bindings-ci.pth"
+  "$py" -m pip uninstall -q -y czip 2>/dev/null || true
+else
+  if [ -z "$wheel" ]; then
+    "$py" -m pip wheel -q --disable-pip-version-check --no-deps ./bindings/python -w target/wheels
+    wheel=$(ls -t target/wheels/czip-*.whl | head -1)
+  fi
+  "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 fi
-"$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 "$py" -c "import czip; print('czip', czip.__version__)"
 echo "czip extension ready ($((SECONDS - started)) s)"
 

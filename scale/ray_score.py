@@ -193,7 +193,8 @@ def main(argv=None):
     local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
     names = [n for _, n in files]
     filesystem = None if local else pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(fs))
-    ds = ray.data.read_binary_files(names, include_paths=True, filesystem=filesystem, override_num_blocks=len(names))
+    # Reading is I/O: its tasks take no CPU slot, so every CPU verifies.
+    ds = ray.data.read_binary_files(names, include_paths=True, filesystem=filesystem, override_num_blocks=len(names), ray_remote_args={"num_cpus": 0})
     ds = ds.map_batches(
         Verify,
         fn_constructor_kwargs={"models_dir": models_dir, "default_model": a.model, "corpus": corpus},

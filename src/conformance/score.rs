@@ -75,46 +75,6 @@ impl FileVerdict {
     }
 }
 
-/// One file's part of a score report, as JSON: the keys of the Python
-/// binding's `verify_file` dict that the report is built from, plus the
-/// path. What shard reports carry and `verdicts.jsonl` lines hold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileEntry {
-    /// The path scored, as listed: a report lists its files in sorted path
-    /// order (component by component, [`Path`]'s order).
-    pub path: String,
-    /// The case result (`report.json`'s `unsupported` / `skipped` entries and
-    /// `junit.xml`'s test case).
-    pub case: CaseResult,
-    /// The report's failure entry, when the file failed.
-    #[serde(default)]
-    pub failure: Option<Failure>,
-    /// The compression-ratio row (when the text and model were found).
-    #[serde(default)]
-    pub ratio: Option<RatioRow>,
-    /// The one-line summary `report.findings` lists (failures only).
-    #[serde(default)]
-    pub finding: Option<String>,
-    /// The `dump` command for the chunk where the file departs (a path of
-    /// the machine that scored it).
-    #[serde(default)]
-    pub next_step: Option<String>,
-}
-
-impl FileVerdict {
-    /// This verdict as the entry of the file listed as `path`.
-    pub fn entry(&self, path: String) -> FileEntry {
-        FileEntry {
-            path,
-            case: self.result.clone(),
-            failure: self.failure(),
-            ratio: self.ratio.clone(),
-            finding: self.finding(),
-            next_step: self.next_step.clone(),
-        }
-    }
-}
-
 /// The published model a file's `model_id_hash` names (content or upstream
 /// path hash), else `default`.
 fn pick_model(f: &CzipFile, default: &str) -> String {
@@ -413,6 +373,46 @@ pub fn select_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// Scores `opts.files_dir`: the file, or every `*.czip` below the directory (sorted by path).
 pub fn score(ctx: &Context, opts: &ScoreOptions) -> Result<(Report, Vec<CaseResult>, SuiteRows), String> {
     score_selected(ctx, opts, select_files(std::slice::from_ref(&opts.files_dir))?)
+}
+
+/// One file's part of a score report, as JSON: the keys of the Python
+/// binding's `verify_file` dict that the report is built from, plus the
+/// path. What shard reports carry and `verdicts.jsonl` lines hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The path scored, as listed: a report lists its files in sorted path
+    /// order (component by component, [`Path`]'s order).
+    pub path: String,
+    /// The case result (`report.json`'s `unsupported` / `skipped` entries and
+    /// `junit.xml`'s test case).
+    pub case: CaseResult,
+    /// The report's failure entry, when the file failed.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+    /// The compression-ratio row (when the text and model were found).
+    #[serde(default)]
+    pub ratio: Option<RatioRow>,
+    /// The one-line summary `report.findings` lists (failures only).
+    #[serde(default)]
+    pub finding: Option<String>,
+    /// The `dump` command for the chunk where the file departs (a path of
+    /// the machine that scored it).
+    #[serde(default)]
+    pub next_step: Option<String>,
+}
+
+impl FileVerdict {
+    /// This verdict as the entry of the file listed as `path`.
+    pub fn entry(&self, path: String) -> FileEntry {
+        FileEntry {
+            path,
+            case: self.result.clone(),
+            failure: self.failure(),
+            ratio: self.ratio.clone(),
+            finding: self.finding(),
+            next_step: self.next_step.clone(),
+        }
+    }
 }
 
 /// Scores `files` (from [`select_files`]), in that order.
