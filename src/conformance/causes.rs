@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::pipeline::{decompress_with, DecompressOptions};
 
 /// One cause of failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// §11 row 1: `udiv_rne_tte_u32` / `div_rne_tte_s32` round up when d is

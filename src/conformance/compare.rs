@@ -1,7 +1,7 @@
 //! Comparing an implementation's answer with a case's expectation, down to
 //! the first differing element.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::case::{as_array, as_int, digest_matches, digest_of, sha256_hex, unhex, Case};
@@ -9,7 +9,7 @@ use super::ops::Outcome;
 use crate::container::{read_file, ReadLimits};
 
 /// How one case went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -33,7 +33,7 @@ impl Status {
 }
 
 /// Where an answer first departs from the expectation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
     /// Path of the differing value: `y[17]`, `out[3][5]`, `payload_sha256`.
     pub path: String,
@@ -46,27 +46,27 @@ pub struct Divergence {
 }
 
 /// The outcome of one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
     pub id: String,
     pub op: String,
     pub spec: String,
     pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub divergence: Option<Divergence>,
     /// One line: why it failed / what was unsupported / the error text.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     /// Tags of the case (for matching known divergences).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Diagnostic answer fields (`op_table`: not normative) the case expects
     /// and the answer left out: reported as "not answered", never a failure.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_answered: Vec<String>,
     /// Wall time of the case in microseconds (request, answer and judging),
     /// when measured. Not part of the verdict; reports strip it to compare runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_us: Option<u64>,
 }
 

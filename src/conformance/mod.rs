@@ -16,6 +16,7 @@
 //! | [`localize`] | file → chunk → token → logits → layer |
 //! | [`witness`] | positions where a known spec §11 departure changes a value |
 //! | [`score`] | judging a directory of `.czip` files another implementation wrote |
+//! | [`shard`] | scoring in parts (`score --shard I/N`) and merging the parts' reports |
 //! | [`report`] | JSON, Markdown and JUnit reports |
 //! | [`suite`] | loading the corpus and its suites |
 //! | [`generate`] | writes the whole corpus, synthetic models and suites, deterministically |
@@ -34,5 +35,6 @@ pub mod report;
 pub mod runner;
 pub mod select;
 pub mod score;
+pub mod shard;
 pub mod suite;
 pub mod witness;

@@ -133,7 +133,33 @@ enum Cmd {
         paths: DataPaths,
     },
     /// Score .czip files another implementation produced (named after the corpus texts).
+    ///
+    /// With --shard I/N only every N-th file is scored (see --shard); the
+    /// report of each shard keeps its files' entries, and `merge-reports`
+    /// turns the N shard reports into the report of one run over all files.
     Score(ScoreArgs),
+    /// Merge the reports of a split score run into the whole run's report.
+    ///
+    /// Each DIR holds a shard report written by `score --shard I/N --report DIR`
+    /// (or an entries.jsonl, one file entry per line, as scale/ray_score.py
+    /// writes them). Writes report.json, report.md and junit.xml to --report:
+    /// the same files one `score` run over all the files writes, apart from
+    /// the timings (provenance.date: the latest part's; provenance.elapsed_s:
+    /// the parts' sum; time_us: each file's own).
+    ///
+    /// Refuses parts of different implementations, models, corpus texts,
+    /// czip-conformance builds or --model, shards of different splits, an
+    /// incomplete split, and a file in two parts.
+    ///
+    /// Example (three machines, then one):
+    ///   czip-conformance score --impl-name cuda --files out/ --shard 1/3 --report r1
+    ///   czip-conformance score --impl-name cuda --files out/ --shard 2/3 --report r2
+    ///   czip-conformance score --impl-name cuda --files out/ --shard 3/3 --report r3
+    ///   czip-conformance merge-reports r1 r2 r3 --report merged
+    ///
+    /// Exit status: 0 when the merged verdict passes, 1 when it fails or the
+    /// parts cannot be merged, 2 for usage errors.
+    MergeReports(MergeArgs),
     /// Speak the adapter protocol (adapters/PROTOCOL.md) on stdin/stdout for the built-in engine.
     ///
     /// One JSON request per line on stdin, one JSON answer per line on stdout;
@@ -187,6 +213,31 @@ struct ScoreArgs {
     /// Where to write report.json, report.md and junit.xml.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// Score only shard I of N (1 ≤ I ≤ N): the files are selected and sorted
+    /// as for a whole run, and file k (0, 1, …) of that list belongs to shard
+    /// k mod N + 1 — the same split on every machine given the same --files.
+    /// The report keeps the shard's file entries for `merge-reports`.
+    #[arg(long, value_name = "I/N", value_parser = czip::conformance::shard::Shard::parse)]
+    shard: Option<czip::conformance::shard::Shard>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The parts: directories holding a shard report (report.json of
+    /// `score --shard`) or an entries.jsonl.
+    #[arg(value_name = "DIR", num_args = 1.., required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where to write the merged report.json, report.md and junit.xml.
+    #[arg(long, value_name = "DIR")]
+    report: PathBuf,
+    /// Name of the implementation: required when a part is an entries.jsonl;
+    /// shard reports must name the same one.
+    #[arg(long = "impl-name", value_name = "NAME")]
+    impl_name: Option<String>,
+    /// Models and corpus texts of this machine: an entries.jsonl part's
+    /// provenance (and checked against the shard reports').
+    #[command(flatten)]
+    paths: DataPaths,
 }
 
 #[derive(Args)]
@@ -266,6 +317,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(&a),
         Cmd::Impls { paths } => impls::list(&paths.context()),
         Cmd::Score(a) => score(&a),
+        Cmd::MergeReports(a) => merge_reports(&a),
         Cmd::Serve { fault, paths } => serve::serve(fault.as_deref(), paths.context()),
         Cmd::Dump(a) => dumps::dump(&a),
         Cmd::CompareDumps(a) => dumps::compare_dumps(&a),
@@ -403,17 +455,39 @@ fn publish(report: &Report, lines: &[String], dir: Option<&std::path::Path>, res
 }
 
 fn score(a: &ScoreArgs) -> Result<bool, Failure> {
-    use czip::conformance::score::{score_selected, select_files, ScoreOptions};
+    use czip::conformance::score::{report_of, select_files, verify_files, ScoreOptions};
+    use czip::conformance::shard::ShardRecord;
     let ctx = a.paths.context();
     let default_model = published_model_name(&a.model)?;
-    let files = select_files(&a.files)?;
+    let mut files = select_files(&a.files)?;
+    if let Some(shard) = a.shard {
+        files = shard.pick(files);
+    }
     let opts = ScoreOptions { impl_name: a.impl_name.clone(), files_dir: a.files[0].clone(), default_model };
     let started = std::time::Instant::now();
-    let (mut report, results, suites) = score_selected(&ctx, &opts, files)?;
+    let entries = verify_files(&ctx, &opts, &files);
+    let (mut report, results, suites) = report_of(&opts.impl_name, &entries);
     report.provenance = Some(Provenance::collect(&ctx, false, started.elapsed()));
+    if let Some(shard) = a.shard {
+        eprintln!("shard {shard}: {} files", files.len());
+        report.shard = Some(ShardRecord { shard: shard.to_string(), default_model: opts.default_model.clone(), files: entries });
+    }
     let findings = report.findings.iter().map(|f| format!("finding: {f}"));
     let lines: Vec<String> = findings.chain(report.next_steps.iter().map(|s| format!("next step: {s}"))).collect();
     publish(&report, &lines, a.report.as_deref(), &results, &suites)
+}
+
+fn merge_reports(a: &MergeArgs) -> Result<bool, Failure> {
+    use czip::conformance::shard::{merge, read_part, MergeOptions};
+    let parts = a.dirs.iter().map(PathBuf::as_path).map(read_part).collect::<Result<Vec<_>, String>>()?;
+    let ctx = a.paths.context();
+    let here = |elapsed| Provenance::collect(&ctx, false, elapsed);
+    let (report, results, suites) = merge(&parts, &MergeOptions { impl_name: a.impl_name.as_deref(), here: &here })?;
+    let files: usize = results.len();
+    eprintln!("merged {} parts: {files} files", parts.len());
+    let findings = report.findings.iter().map(|f| format!("finding: {f}"));
+    let lines: Vec<String> = findings.chain(report.next_steps.iter().map(|s| format!("next step: {s}"))).collect();
+    publish(&report, &lines, Some(&a.report), &results, &suites)
 }
 
 /// `score --model`: `v000` / `v001`, or the path of a copy of one of them,

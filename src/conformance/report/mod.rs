@@ -108,16 +108,16 @@ pub struct NotRun {
 }
 
 /// A failed case with where it departs and, when known, why.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Failure {
     pub suites: Vec<String>,
     #[serde(flatten)]
     pub case: CaseResult,
     /// Localisation down the stack, outermost first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub localisation: Vec<String>,
     /// The spec §11 point this failure matches, when it matches one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_divergence: Option<String>,
     /// Why it failed ([`super::causes`]); `unexplained` until
     /// [`Report::assign_causes`] has read the facts.
@@ -134,7 +134,7 @@ pub struct NotAnswered {
 }
 
 /// One row of the compression-ratio table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct RatioRow {
     pub text: String,
     pub setting: String,
@@ -196,6 +196,10 @@ pub struct Report {
     /// [`strip_timings`] removes it too.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub time_us: std::collections::BTreeMap<String, u64>,
+    /// A shard's part of a split run (`score --shard I/N`): its files'
+    /// verdicts, which `merge-reports` turns back into the whole run's report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardRecord>,
 }
 
 /// The known divergences of spec §11, by tag name.
@@ -324,6 +328,7 @@ impl Report {
             findings: Vec::new(),
             next_steps: Vec::new(),
             time_us,
+            shard: None,
         };
         report.decide(VerdictPolicy::default());
         report.assign_causes(|f| f.cause);

@@ -6,26 +6,26 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::conformance::ops::Context;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Provenance {
     /// `czip-conformance <version>`.
     pub tool: String,
     /// `git rev-parse HEAD` of the source tree the tool was built from, when
     /// that tree is still there (`+dirty` when it has uncommitted changes).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_revision: Option<String>,
     /// RFC 3339, UTC, whole seconds.
     pub date: String,
     /// Over every file below the vectors directory (relative path and bytes, sorted by path).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vectors_sha256: Option<String>,
     /// Over every file below the corpus directory, the same way.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corpus_sha256: Option<String>,
     /// Published model name → SHA-256 of the file's content (absent files are left out).
     pub models: BTreeMap<String, String>,
