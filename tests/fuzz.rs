@@ -53,10 +53,13 @@ fn minimal<'a>(report: &'a Value, op: &str) -> &'a Value {
     &d["minimal"]["args"]
 }
 
+/// A fault, the ops fuzzed, the case count, the op its minimal case must
+/// name, and a check of that minimal case's arguments.
+type FaultRun<'a> = (&'a str, &'a str, usize, &'a str, &'a dyn Fn(&Value));
+
 #[test]
 fn every_fault_is_found_and_shrunk_to_its_op() {
-    // fault, ops fuzzed, cases, the op it must name, and what the minimal case is.
-    let runs: [(&str, &str, usize, &str, &dyn Fn(&Value)); 5] = [
+    let runs: [FaultRun; 5] = [
         ("udiv-round-up", "udiv_rne_tte_u32", 40, "udiv_rne_tte_u32", &|a| {
             // Both operands < 16: the smallest odd divisor with remainder (d−1)/2.
             assert_eq!(a, &serde_json::json!({"n": 0, "d": 1}));

@@ -677,11 +677,8 @@ fn coder(op: Op, r: &mut Rng, ctx: &Context) -> Drawn {
         };
         let mut b = bytes;
         mutate(r, &mut b, 6);
-        let o = args.as_object_mut().map(|o| {
+        if let Some(o) = args.as_object_mut() {
             o.remove("symbols");
-            o
-        });
-        if let Some(o) = o {
             o.insert("bytes_hex".into(), json!(hex(&b)));
             o.insert("n".into(), json!(n));
         }

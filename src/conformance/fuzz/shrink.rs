@@ -156,7 +156,8 @@ fn removals<T: Clone>(xs: &[T], level: u32) -> Vec<Vec<T>> {
 /// The arrays with one chunk of level `level` zeroed (level 0: the whole
 /// array), when that changes something.
 fn zeroings(xs: &[i64], level: u32) -> Vec<Vec<i64>> {
-    let ranges = if level == 0 { vec![0..xs.len()] } else { chunks(xs.len(), level).unwrap_or_default() };
+    let whole = std::iter::once(0..xs.len()).collect::<Vec<_>>();
+    let ranges = if level == 0 { whole } else { chunks(xs.len(), level).unwrap_or_default() };
     ranges
         .into_iter()
         .filter(|c| xs[c.clone()].iter().any(|&x| x != 0))
@@ -205,7 +206,9 @@ pub fn moves(op: Op, args: &Value) -> Vec<Value> {
     let of_kind = |kind: ArgKind| spec.args.iter().filter(move |a| a.kind == kind).map(|a| a.name);
     let arrays: Vec<(&str, Vec<i64>)> = of_kind(ArgKind::IntArray).filter_map(|k| Some((k, ints(args, k)?))).collect();
     let texts: Vec<(&str, Vec<u8>)> = of_kind(ArgKind::Text).filter_map(|k| Some((k, text_of(args, k)?))).collect();
-    let hexes: Vec<(&str, Vec<u8>)> = of_kind(ArgKind::Hex).filter_map(|k| Some((k, args.get(k)?.as_str().and_then(unhex)?))).collect();
+    // Bytes only: `model_id_hash` is 8 hex digits, not a list.
+    let hexes: Vec<(&str, Vec<u8>)> =
+        of_kind(ArgKind::Hex).filter(|&k| k != "model_id_hash").filter_map(|k| Some((k, args.get(k)?.as_str().and_then(unhex)?))).collect();
     let text_val = |t: &[u8]| serde_json::json!({"hex": hex(t)});
     // 1. Scalars.
     for a in spec.args {
