@@ -183,6 +183,7 @@ pub fn classify(ctx: &Context, case: &Case, result: &CaseResult, findings: &[Fin
                 Cause::Unexplained
             }
         }
+        "attention" if answered => attention_replay(case, result).unwrap_or(Cause::Unexplained),
         "compress" if !answered => {
             let text = ctx.text(&case.args["text"]).unwrap_or_default();
             if text.is_empty() {
@@ -216,6 +217,25 @@ pub fn of_findings(findings: &[Finding]) -> Option<Cause> {
     findings.iter().find_map(|f| match f {
         Finding::Witness { tag, .. } => Cause::of_witness(tag),
         _ => None,
+    })
+}
+
+/// The §11 departure of the attention step that gives the answered values
+/// at the first difference, found by replaying the op's arguments with each
+/// departure ([`AttentionVariant`]): a 32-bit accumulator (row 3), the
+/// −128..127 clamp (rows 2, 4).
+fn attention_replay(case: &Case, result: &CaseResult) -> Option<Cause> {
+    use crate::model::attention::AttentionVariant;
+    let d = result.divergence.as_ref()?;
+    // `out[step][element]`
+    let mut idx = d.path.strip_prefix("out[")?.trim_end_matches(']').split("][").map(str::parse::<usize>);
+    let (step, at) = (idx.next()?.ok()?, idx.next()?.ok()?);
+    [(AttentionVariant::WRAP32, Cause::AccumulatorWraps), (AttentionVariant::CLAMP_MINUS128, Cause::ClampMinus128)].into_iter().find_map(|(variant, cause)| {
+        let out = super::ops::attention(&case.args, variant).ok()?;
+        let row = as_array(out.get("out")?.get(step)?)?;
+        let window: Vec<i128> = row.iter().skip(at).take(d.actual.len()).map(|&x| i128::from(x)).collect();
+        let actual: Vec<i128> = d.actual.iter().filter_map(as_int).collect();
+        (window == actual).then_some(cause)
     })
 }
 

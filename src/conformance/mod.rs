@@ -21,11 +21,13 @@
 //! | [`suite`] | loading the corpus and its suites |
 //! | [`generate`] | writes the whole corpus, synthetic models and suites, deterministically |
 //! | [`faults`] | deliberately broken variants, to prove the runner catches them |
+//! | [`fuzz`] | differential fuzzing: edge-biased cases, shrunk disagreements |
 pub mod case;
 pub mod causes;
 pub mod compare;
 pub mod dump;
 pub mod faults;
+pub mod fuzz;
 pub mod generate;
 pub mod implementation;
 pub mod localize;

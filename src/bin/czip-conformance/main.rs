@@ -6,6 +6,7 @@
 //! `stdout.rs`).
 
 mod dumps;
+mod fuzz;
 mod impls;
 mod python;
 mod serve;
@@ -42,6 +43,7 @@ czip-conformance run --impl python --suite core reject\n  czip-conformance impls
 CZIP_CUDA_BIN=./build/czip-cuda czip-conformance run --impl cuda --suite files\n  \
 czip-conformance run --impl ./my-cuda.toml --report reports/cuda\n  \
 czip-conformance score --impl-name cuda --files ./cuda-out/ --report reports/cuda-files\n  \
+czip-conformance fuzz --impl python --op udiv_rne_tte_u32,clamp_i8 --cases 500 --out fuzz-out\n  \
 echo '{\"id\":1,\"op\":\"clamp_i8\",\"args\":{\"x\":300}}' | czip-conformance serve\n\n\
 Exit status: 0 when every required case passes, 1 otherwise, 2 for usage errors, 141 when stdout was closed early."
 )]
@@ -192,6 +194,23 @@ enum Cmd {
     ///
     /// Example: czip-conformance compare-dumps ref.safetensors mine.safetensors --report dump-report/
     CompareDumps(dumps::CompareArgs),
+    /// Differential fuzzing: cases the corpus lacks, compared with the reference; disagreements shrunk.
+    ///
+    /// Draws cases for every op the implementation declares (or --op), biased
+    /// to each op's edges (rounding ties at every shift, ±2^k±1, extremes, zero
+    /// divisors, equal and distinct logits, late maxima, long repeated
+    /// attention runs, texts mixing scripts, emoji, controls and specials),
+    /// sends them as `run` does (same adapters, timeout and restart rules) and
+    /// compares each answer with the reference's. Each distinct disagreement
+    /// (op + cause) is shrunk to a minimal case — smaller integers (toward 0,
+    /// toward a power of two), shorter arrays, fewer tokens, steps and heads,
+    /// shorter texts — and written with its seed in the vectors/ case format.
+    /// Case i depends only on --seed and i: `--cases N` is deterministic, and a
+    /// --seconds run that tried N cases is reproduced by `--cases N`. Exit 1 if
+    /// any disagreement was found.
+    ///
+    /// Example: czip-conformance fuzz --impl ./serve.toml --op udiv_rne_tte_u32 --cases 2000 --out fuzz-out/
+    Fuzz(fuzz::FuzzArgs),
 }
 
 #[derive(Args)]
@@ -321,6 +340,7 @@ fn main() -> ExitCode {
         Cmd::Serve { fault, paths } => serve::serve(fault.as_deref(), paths.context()),
         Cmd::Dump(a) => dumps::dump(&a),
         Cmd::CompareDumps(a) => dumps::compare_dumps(&a),
+        Cmd::Fuzz(a) => fuzz::fuzz(&a),
     };
     let status = match r {
         Ok(true) => 0,

@@ -34,16 +34,34 @@ pub fn generate(g: &mut Gen) -> Result<(), String> {
     Ok(())
 }
 
+// Edge values of the layers, shared with `czip-conformance fuzz`
+// (`conformance::fuzz::generators`), which draws from them.
+
+/// `requantize`: the inputs of every edge case, and its (mult, shift) pairs.
+pub const REQUANTIZE_EDGE_X: [i32; 16] = [0, 1, -1, 2, -2, 127, -127, 128, -128, 1000, -1000, i32::MAX, i32::MIN, i32::MIN + 1, 1 << 20, -(1 << 20)];
+pub const REQUANTIZE_PARAMS: [(i32, i32); 13] =
+    [(819, 20), (1, 0), (1, -1), (1, -7), (3, 0), (-2, 0), (1, 1), (1, 31), (1, 32), (i32::MAX, 63), (i32::MIN, 62), (819, 1), (-819, 20)];
+/// `reglu`: (gate, up) pairs at the edges and ties of its shift.
+#[rustfmt::skip]
+pub const REGLU_PAIRS: [(i8, i8); 16] = [
+    (0, 127), (-1, 127), (-128, -128), (127, 127), (127, -128), (127, -127), (1, 64), (3, 64),
+    (1, -64), (3, -64), (1, 63), (1, 65), (2, 96), (5, -128), (127, 1), (-127, -127),
+];
+/// `exp_q16`: the published coefficients, and the edge arguments tried at each.
+pub const EXP_COEFS: [u32; 2] = [378_194, 37_819];
+pub const EXP_EDGES: [i32; 11] = [0, 1, 100, i32::MAX, -1, -2, -3, i32::MIN, -i32::MAX, -1000, -65536];
+/// The frequency table's target total in the published models (2^30 − 2048).
+pub const FREQ_TOTAL: u32 = 1_073_739_776;
+
 fn requantize(g: &mut Gen) -> Result<(), String> {
     let f = "layer/requantize.jsonl";
     let add = |g: &mut Gen, kind: &str, x: &[i32], mult: i32, shift: i32, tags: &[&str]| {
         let id = g.id(&format!("layer.requantize.{kind}"));
         g.case(f, &id, "requantize", json!({"x": a32(x), "mult": mult, "shift": shift})).tags(tags).expect(&["y"]).map(|_| ())
     };
-    let edge = [0i32, 1, -1, 2, -2, 127, -127, 128, -128, 1000, -1000, i32::MAX, i32::MIN, i32::MIN + 1, 1 << 20, -(1 << 20)];
-    for (mult, shift) in [(819, 20), (1, 0), (1, -1), (1, -7), (3, 0), (-2, 0), (1, 1), (1, 31), (1, 32), (i32::MAX, 63), (i32::MIN, 62), (819, 1), (-819, 20)] {
+    for (mult, shift) in REQUANTIZE_PARAMS {
         let t: &[&str] = if shift <= 0 { &["edge", "shift_le_0"] } else { &["edge"] };
-        add(g, "edge", &edge, mult, shift, t)?;
+        add(g, "edge", &REQUANTIZE_EDGE_X, mult, shift, t)?;
     }
     // Exact ties x·mult = (2q+1)·2^(shift−1) for q even and odd, both signs.
     for shift in [1i32, 2, 10, 20] {
@@ -92,7 +110,7 @@ fn linear(g: &mut Gen) -> Result<(), String> {
 }
 
 /// An i8 vector of length n (values in −127..=127) with Σx² in [lo, hi].
-fn with_sum_squares(r: &mut Rng, n: usize, lo: u64, hi: u64) -> Option<Vec<i8>> {
+pub fn with_sum_squares(r: &mut Rng, n: usize, lo: u64, hi: u64) -> Option<Vec<i8>> {
     let mut xs = vec![0i64; n];
     let mut rem = lo as i64;
     for (i, x) in xs.iter_mut().enumerate() {
@@ -166,11 +184,7 @@ fn reglu(g: &mut Gen) -> Result<(), String> {
         let id = g.id(&format!("layer.reglu.{kind}"));
         g.case(f, &id, "reglu", json!({"gate": a8(gate), "up": a8(up)})).tags(tags).expect(&["y"]).map(|_| ())
     };
-    let pairs: [(i8, i8); 16] = [
-        (0, 127), (-1, 127), (-128, -128), (127, 127), (127, -128), (127, -127), (1, 64), (3, 64),
-        (1, -64), (3, -64), (1, 63), (1, 65), (2, 96), (5, -128), (127, 1), (-127, -127),
-    ];
-    let (gate, up): (Vec<i8>, Vec<i8>) = pairs.iter().copied().unzip();
+    let (gate, up): (Vec<i8>, Vec<i8>) = REGLU_PAIRS.iter().copied().unzip();
     add(g, "edge", &gate, &up, &["edge", "tie"])?;
     let mut r = Rng::new(0x1a_0004);
     for i in 0..12 {
@@ -211,8 +225,8 @@ fn rope(g: &mut Gen) -> Result<(), String> {
     Ok(())
 }
 
-/// The score multipliers of the published models' heads are in this range.
-fn qkv_len(n_heads: usize) -> usize {
+/// The length of one attention step's QKV vector.
+pub fn qkv_len(n_heads: usize) -> usize {
     64 * n_heads + 128
 }
 
@@ -333,12 +347,12 @@ fn attention(g: &mut Gen) -> Result<(), String> {
 
 fn exp(g: &mut Gen) -> Result<(), String> {
     let f = "layer/exp.jsonl";
-    for coef in [378_194u32, 37_819] {
+    for coef in EXP_COEFS {
         let add = |g: &mut Gen, kind: &str, d: i32, tags: &[&str]| {
             let id = g.id(&format!("layer.exp_q16.c{coef}.{kind}"));
             g.case(f, &id, "exp_q16", json!({"d": d, "coef_q24": coef})).tags(tags).expect(&["result"]).map(|_| ())
         };
-        for d in [0i32, 1, 100, i32::MAX, -1, -2, -3, i32::MIN, -i32::MAX, -1000, -65536] {
+        for d in EXP_EDGES {
             add(g, "edge", d, &["edge"])?;
         }
         let c = coef as i64;
@@ -371,7 +385,7 @@ fn exp(g: &mut Gen) -> Result<(), String> {
 
 fn freq_table(g: &mut Gen) -> Result<(), String> {
     let f = "layer/freq_table.jsonl";
-    const T: u32 = 1_073_739_776;
+    const T: u32 = FREQ_TOTAL;
     let add = |g: &mut Gen, kind: &str, logits: &[i32], coef: u32, total: u32, tags: &[&str]| {
         let id = g.id(&format!("layer.freq_table.{kind}"));
         let keep = if logits.len() > 300 { Some(Dtype::U32) } else { None };

@@ -273,6 +273,14 @@ fn activation_stats(trace: &Value) -> String {
     parts.join("; ")
 }
 
+/// A random cumulative table of `v` symbols (v ≥ 1) summing to `total`
+/// (> v): every frequency ≥ 1, the last entry `total` (spec §6, §7).
+pub fn random_cum(r: &mut Rng, v: usize, total: u32) -> Vec<u32> {
+    let mut cuts: Vec<u32> = (0..v - 1).map(|_| r.range(0, total as i64 - v as i64) as u32).collect();
+    cuts.sort();
+    cuts.iter().enumerate().map(|(i, &c)| c + i as u32 + 1).chain([total]).collect()
+}
+
 fn coder(g: &mut Gen) -> Result<(), String> {
     let f = "chunk/coder.jsonl";
     let mut r = Rng::new(0x32_0000);
@@ -332,10 +340,7 @@ fn coder(g: &mut Gen) -> Result<(), String> {
         let mut syms = Vec::new();
         for _ in 0..n {
             let total = [T30, 1_073_739_776, 1000, (v as u32) + 1][r.below(4) as usize].max(v as u32 + 1);
-            let mut cuts: Vec<u32> = (0..v - 1).map(|_| r.range(0, total as i64 - v as i64) as u32).collect();
-            cuts.sort();
-            let cum: Vec<u32> = cuts.iter().enumerate().map(|(i, &c)| c + i as u32 + 1).chain([total]).collect();
-            tables.push(cum_val(&cum));
+            tables.push(cum_val(&random_cum(&mut r, v, total)));
             syms.push(r.below(v as u64) as u32);
         }
         add(g, "per_step", &syms, Value::Array(tables), true, &["random"])?;

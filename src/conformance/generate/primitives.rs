@@ -28,7 +28,7 @@ impl P<'_, '_> {
 }
 
 /// Ties of a rounding shift by `sh`: `(2q+1)·2^(sh−1)` for q even and odd, both signs.
-fn shift_ties(sh: u32, lo: i128, hi: i128) -> Vec<i128> {
+pub fn shift_ties(sh: u32, lo: i128, hi: i128) -> Vec<i128> {
     let mut out = Vec::new();
     if sh == 0 {
         return out;
@@ -44,6 +44,44 @@ fn shift_ties(sh: u32, lo: i128, hi: i128) -> Vec<i128> {
     }
     out
 }
+
+// Edge values of each §1 function, shared with `czip-conformance fuzz`
+// (`conformance::fuzz::generators`), which draws from them.
+
+/// `sra_rne_tte_s32`: values tried at every shift (with `i32::MIN`, tagged apart).
+pub const SRA32_EDGES: [i32; 8] = [0, 1, -1, 2, -2, i32::MAX, i32::MIN + 1, i32::MAX - 1];
+/// `sra_rne_tte_s64_to_s32`: values tried at every shift.
+pub const SRA64_EDGES: [i64; 12] = [
+    0,
+    1,
+    -1,
+    i64::MAX,
+    i64::MIN,
+    i64::MIN + 1,
+    i32::MAX as i64,
+    i32::MIN as i64,
+    i32::MAX as i64 + 1,
+    i32::MIN as i64 - 1,
+    1 << 40,
+    -(1 << 40),
+];
+/// `udiv_rne_tte_u32`: numerators × divisors.
+pub const UDIV_NUMERATORS: [u32; 12] = [0, 1, 2, 3, 4, 5, 7, 1 << 31, (1 << 31) - 1, u32::MAX, u32::MAX - 1, 8388608];
+pub const UDIV_DIVISORS: [u32; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 256, 24929, (1 << 31) - 1, 1 << 31];
+/// Odd divisors whose remainder (d−1)/2 separates the §11 row 1 rounding.
+pub const UDIV_ODD_DIVISORS: [u32; 9] = [3, 5, 7, 9, 11, 101, 24929, 65535, (1 << 31) - 1];
+/// Even divisors of exact ties.
+pub const UDIV_TIE_DIVISORS: [u32; 8] = [2, 4, 6, 10, 256, 65536, 1 << 30, 1 << 31];
+/// `div_rne_tte_s32`: numerators × divisors (but `i32::MIN / −1`).
+pub const DIV32_EDGES: [i32; 12] = [0, 1, -1, 2, -2, 3, -3, 7, -7, i32::MAX, i32::MIN, i32::MIN + 1];
+/// `div_rne_tte_s64_to_s32`: numerators × divisors.
+pub const DIV64_NUMERATORS: [i64; 11] = [0, 1, -1, 3, -3, i64::MAX, i64::MIN, i32::MAX as i64, i32::MIN as i64, i32::MAX as i64 + 1, i32::MIN as i64 - 1];
+pub const DIV64_DIVISORS: [u64; 9] = [0, 1, 2, 3, 65535, 1 << 31, 1 << 32, u64::MAX, 1 << 63];
+/// `isqrt32`: edge arguments, and roots k whose k², k² ± 1 are tried.
+pub const ISQRT_EDGES: [u32; 15] = [0, 1, 2, 3, 4, 5, 8, 9, 10, u32::MAX, 1 << 31, (1 << 31) - 1, 65536, 9483 * 65536, 9482 * 65536];
+pub const ISQRT_ROOTS: [u64; 10] = [2, 3, 255, 256, 1000, 24929, 24930, 46340, 46341, 65535];
+/// `clamp_i8`: edge arguments (−128 is tagged apart).
+pub const CLAMP_EDGES: [i32; 14] = [0, 1, -1, 126, 127, 128, -126, -127, 129, -129, 255, -255, i32::MAX, i32::MIN];
 
 pub fn generate(g: &mut Gen) -> Result<(), String> {
     g.say("primitives");
@@ -65,7 +103,7 @@ fn sra32(g: &mut Gen) -> Result<(), String> {
     }
     let (lo, hi) = (i32::MIN as i128, i32::MAX as i128);
     for sh in 0..=31u32 {
-        for v in [0i32, 1, -1, 2, -2, i32::MAX, i32::MIN + 1, i32::MAX - 1] {
+        for v in SRA32_EDGES {
             p.add("edge", json!({"v": v, "sh": sh}), &[])?;
         }
         p.add("edge", json!({"v": i32::MIN, "sh": sh}), &["divergence:sra_i32_min"])?;
@@ -90,22 +128,8 @@ fn sra32(g: &mut Gen) -> Result<(), String> {
 fn sra64(g: &mut Gen) -> Result<(), String> {
     let mut p = P { g, op: "sra_rne_tte_s64_to_s32" };
     let (lo, hi) = (i64::MIN as i128, i64::MAX as i128);
-    let edges: [i64; 12] = [
-        0,
-        1,
-        -1,
-        i64::MAX,
-        i64::MIN,
-        i64::MIN + 1,
-        i32::MAX as i64,
-        i32::MIN as i64,
-        i32::MAX as i64 + 1,
-        i32::MIN as i64 - 1,
-        1 << 40,
-        -(1 << 40),
-    ];
     for sh in 0..=63u32 {
-        for v in edges {
+        for v in SRA64_EDGES {
             p.add("edge", json!({"v": int(v), "sh": sh}), &[])?;
         }
         for v in shift_ties(sh, lo, hi) {
@@ -134,15 +158,13 @@ fn sra64(g: &mut Gen) -> Result<(), String> {
 fn udiv(g: &mut Gen) -> Result<(), String> {
     let mut p = P { g, op: "udiv_rne_tte_u32" };
     p.add("seed", json!({"n": 1000000, "d": 3}), &["seed", "divergence:udiv_round_half_up"])?;
-    let ns = [0u32, 1, 2, 3, 4, 5, 7, 1 << 31, (1 << 31) - 1, u32::MAX, u32::MAX - 1, 8388608];
-    let ds = [0u32, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 256, 24929, (1 << 31) - 1, 1 << 31];
-    for n in ns {
-        for d in ds {
+    for n in UDIV_NUMERATORS {
+        for d in UDIV_DIVISORS {
             p.add("edge", json!({"n": n, "d": d}), &[])?;
         }
     }
     // Odd divisors with r = (d−1)/2: nearest is q, Python rounds up (§11).
-    for d in [3u32, 5, 7, 9, 11, 101, 24929, 65535, (1 << 31) - 1] {
+    for d in UDIV_ODD_DIVISORS {
         for q in [0u32, 1, 2, 333333, 1000] {
             let n = q as u64 * d as u64 + (d as u64 - 1) / 2;
             if n <= u32::MAX as u64 {
@@ -155,7 +177,7 @@ fn udiv(g: &mut Gen) -> Result<(), String> {
         }
     }
     // Exact ties (even divisors), both parities of q.
-    for d in [2u32, 4, 6, 10, 256, 65536, 1 << 30, 1 << 31] {
+    for d in UDIV_TIE_DIVISORS {
         for q in [0u32, 1, 2, 3, 1000, 1001] {
             let n = q as u64 * d as u64 + d as u64 / 2;
             if n <= u32::MAX as u64 {
@@ -182,9 +204,8 @@ fn udiv(g: &mut Gen) -> Result<(), String> {
 
 fn div32(g: &mut Gen) -> Result<(), String> {
     let mut p = P { g, op: "div_rne_tte_s32" };
-    let vals = [0i32, 1, -1, 2, -2, 3, -3, 7, -7, i32::MAX, i32::MIN, i32::MIN + 1];
-    for n in vals {
-        for d in vals {
+    for n in DIV32_EDGES {
+        for d in DIV32_EDGES {
             if n == i32::MIN && d == -1 {
                 continue; // outside the spec's domain (the quotient does not fit)
             }
@@ -214,10 +235,8 @@ fn div32(g: &mut Gen) -> Result<(), String> {
 
 fn div64(g: &mut Gen) -> Result<(), String> {
     let mut p = P { g, op: "div_rne_tte_s64_to_s32" };
-    let ns = [0i64, 1, -1, 3, -3, i64::MAX, i64::MIN, i32::MAX as i64, i32::MIN as i64, i32::MAX as i64 + 1, i32::MIN as i64 - 1];
-    let ds = [0u64, 1, 2, 3, 65535, 1 << 31, 1 << 32, u64::MAX, 1 << 63];
-    for n in ns {
-        for d in ds {
+    for n in DIV64_NUMERATORS {
+        for d in DIV64_DIVISORS {
             p.add("edge", obj([("n", int(n)), ("d", int(d))]), &[])?;
         }
     }
@@ -246,10 +265,10 @@ fn isqrt(g: &mut Gen) -> Result<(), String> {
     let mut p = P { g, op: "isqrt32" };
     p.add("seed", json!({"x": 1000000}), &["seed"])?;
     p.add("seed", json!({"x": 2147483647}), &["seed"])?;
-    for x in [0u32, 1, 2, 3, 4, 5, 8, 9, 10, u32::MAX, 1 << 31, (1 << 31) - 1, 65536, 9483 * 65536, 9482 * 65536] {
+    for x in ISQRT_EDGES {
         p.add("edge", json!({"x": x}), &[])?;
     }
-    for k in [2u64, 3, 255, 256, 1000, 24929, 24930, 46340, 46341, 65535] {
+    for k in ISQRT_ROOTS {
         for d in [-1i64, 0, 1] {
             let x = (k * k) as i64 + d;
             if (0..=u32::MAX as i64).contains(&x) {
@@ -266,7 +285,7 @@ fn isqrt(g: &mut Gen) -> Result<(), String> {
 
 fn clamp(g: &mut Gen) -> Result<(), String> {
     let mut p = P { g, op: "clamp_i8" };
-    for x in [0i32, 1, -1, 126, 127, 128, -126, -127, 129, -129, 255, -255, i32::MAX, i32::MIN] {
+    for x in CLAMP_EDGES {
         p.add("edge", json!({"x": x}), &[])?;
     }
     p.add("edge", json!({"x": -128}), &["divergence:clamp_i8_range"])?;
