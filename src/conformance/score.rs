@@ -6,6 +6,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::causes::{of_findings, tally, Cause};
 use super::compare::{payload_digest, CaseResult, Status};
@@ -14,6 +15,7 @@ use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::model::load::published_model_named_by;
+use crate::model::Model;
 use crate::pipeline::{compress, decode_tokens_unverified, decompress_with, CompressOptions, DecompressOptions};
 
 /// What to score.
@@ -26,14 +28,44 @@ pub struct ScoreOptions {
     pub default_model: String,
 }
 
-/// One scored file, before it becomes a report line.
-struct FileVerdict {
-    result: CaseResult,
+/// `score`'s verdict on one file ([`verify_file`]), before it becomes a
+/// report line; public for the Python binding's `czip.verify_file`.
+#[derive(Debug, Clone)]
+pub struct FileVerdict {
+    pub result: CaseResult,
     localisation: Vec<Finding>,
-    known: Option<String>,
-    ratio: Option<RatioRow>,
+    /// The spec §11 point (or reader defect) the departure matches.
+    pub known: Option<String>,
+    pub ratio: Option<RatioRow>,
     /// The `dump` command for the chunk where the file departs ([`dump_command`]).
-    next_step: Option<String>,
+    pub next_step: Option<String>,
+}
+
+impl FileVerdict {
+    /// The report's failure line, when the file failed.
+    pub fn failure(&self) -> Option<Failure> {
+        (self.result.status == Status::Fail).then(|| Failure {
+            suites: vec!["files".into()],
+            case: self.result.clone(),
+            localisation: finding::render(&self.localisation),
+            known_divergence: self.known.clone(),
+            cause: of_findings(&self.localisation).unwrap_or(Cause::Unexplained),
+        })
+    }
+
+    /// The one-line summary of `report.findings` (where it departs and the
+    /// known cause), when the file failed.
+    pub fn finding(&self) -> Option<String> {
+        if self.result.status != Status::Fail {
+            return None;
+        }
+        let name = self.result.id.trim_start_matches("file:");
+        let where_ = self.localisation.iter().filter(|l| names_where(l)).map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        Some(match &self.known {
+            Some(k) => format!("{name}: {where_} — {k}"),
+            None => format!("{name}: {where_} — no known cause matched"),
+        })
+    }
 }
 
 /// The published model a file's `model_id_hash` names (content or upstream
@@ -58,31 +90,12 @@ fn baselines(text: &[u8]) -> (u64, u64, u64) {
 fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) -> FileVerdict {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let text_name = file_name.trim_end_matches(".czip").to_string();
-    let mut v = FileVerdict {
-        result: CaseResult {
-            id: format!("file:{text_name}"),
-            op: "file".into(),
-            spec: "§8–§9".into(),
-            status: Status::Pass,
-            divergence: None,
-            message: String::new(),
-            tags: Vec::new(),
-            not_answered: Vec::new(),
-            time_us: None,
-        },
-        localisation: Vec::new(),
-        known: None,
-        ratio: None,
-        next_step: None,
-    };
-    let fail = |v: &mut FileVerdict, msg: String| {
-        v.result.status = Status::Fail;
-        v.result.message = msg;
-    };
+    let mut v = FileVerdict::new(&text_name);
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            fail(&mut v, format!("cannot read {}: {e}", path.display()));
+            v.result.status = Status::Fail;
+            v.result.message = format!("cannot read {}: {e}", path.display());
             return v;
         }
     };
@@ -91,15 +104,64 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         v.result.message = format!("no corpus text {text_name} in {}", corpus.display());
         return v;
     };
-    let f = match read_file(&bytes, &ReadLimits::default()) {
+    let text_path = corpus.join(&text_name);
+    verify_file(&text_name, &bytes, Some(&text), Some(&text_path), |f| {
+        let name = pick_model(f, &opts.default_model);
+        ctx.model(&name).map(|m| (name, m))
+    })
+}
+
+impl FileVerdict {
+    /// A passing verdict on the file named after the text `text_name`, to be judged.
+    fn new(text_name: &str) -> Self {
+        FileVerdict {
+            result: CaseResult {
+                id: format!("file:{text_name}"),
+                op: "file".into(),
+                spec: "§8–§9".into(),
+                status: Status::Pass,
+                divergence: None,
+                message: String::new(),
+                tags: Vec::new(),
+                not_answered: Vec::new(),
+                time_us: None,
+            },
+            localisation: Vec::new(),
+            known: None,
+            ratio: None,
+            next_step: None,
+        }
+    }
+}
+
+/// `score`'s verdict on one file's `bytes` (named after the text
+/// `text_name`): header fields, payload agreement with the reference's own
+/// file for `text`, whether the reference decodes it back, and where and
+/// why it departs. `model_for` picks the model from the parsed file (its
+/// name and the model; an error makes the verdict *skipped*). Without a
+/// `text`, the text is what the reference decodes from the file (a file the
+/// reference cannot decode fails with that error). `text_path` is where the
+/// text is for the `dump` command of the next step (default: `text_name`).
+pub fn verify_file(
+    text_name: &str,
+    bytes: &[u8],
+    text: Option<&[u8]>,
+    text_path: Option<&Path>,
+    model_for: impl FnOnce(&CzipFile) -> Result<(String, Arc<Model>), String>,
+) -> FileVerdict {
+    let mut v = FileVerdict::new(text_name);
+    let fail = |v: &mut FileVerdict, msg: String| {
+        v.result.status = Status::Fail;
+        v.result.message = msg;
+    };
+    let f = match read_file(bytes, &ReadLimits::default()) {
         Ok(f) => f,
         Err(e) => {
             fail(&mut v, format!("container: {e}"));
             return v;
         }
     };
-    let model_name = pick_model(&f, &opts.default_model);
-    let model = match ctx.model(&model_name) {
+    let (model_name, model) = match model_for(&f) {
         Ok(m) => m,
         Err(e) => {
             v.result.status = Status::Skipped;
@@ -107,10 +169,23 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
             return v;
         }
     };
+    let text: Vec<u8> = match text {
+        Some(t) => t.to_vec(),
+        None => match decompress_with(&model, bytes, &DecompressOptions::SPEC_LITERAL, None) {
+            Ok(t) => t,
+            Err(e) => {
+                let decodes = Finding::DecodeFailure { error: e.to_string() };
+                fail(&mut v, format!("the reference cannot decode the file: {decodes}"));
+                v.localisation = vec![decodes];
+                return v;
+            }
+        },
+    };
+    let text_path = text_path.map_or_else(|| PathBuf::from(text_name), Path::to_path_buf);
     let tokens = std::str::from_utf8(&text).ok().and_then(|s| model.tokenizer().encode(s).ok()).unwrap_or_default();
     let (b11, z19, g9) = baselines(&text);
     v.ratio = Some(RatioRow {
-        text: text_name.clone(),
+        text: text_name.to_string(),
         setting: format!("{model_name}, K = {}, {}", f.chunk_tokens(), f.outer.codec),
         bytes_in: text.len() as u64,
         bytes_out: bytes.len() as u64,
@@ -133,7 +208,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         fail(&mut v, "internal: reference file unreadable".into());
         return v;
     };
-    if payload_digest(&f.payload) == payload_digest(&rf.payload) && bytes[..16] == ours[..16] {
+    if payload_digest(&f.payload) == payload_digest(&rf.payload) && bytes.get(..16) == ours.get(..16) {
         // Same header and payload as the reference's own file, which the
         // engine's test suite proves decodes back to its text.
         v.result.message = "outer header and payload identical to the reference".into();
@@ -156,7 +231,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
     // Judged by the spec: model_id_hash never refuses a file here (it chose
     // the model above; a hash naming no published model falls back to the
     // default model and only adds a hint to a decoding error).
-    let decodes = match decompress_with(&model, &bytes, &DecompressOptions::SPEC_LITERAL, None) {
+    let decodes = match decompress_with(&model, bytes, &DecompressOptions::SPEC_LITERAL, None) {
         Ok(t) if t == text => Finding::DecodesBack,
         Ok(t) => Finding::DecodesToOther { bytes: t.len() },
         Err(e) => Finding::DecodeFailure { error: e.to_string() },
@@ -193,7 +268,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         loc.extend(cl.findings);
         v.result.divergence = Some(cl.divergence);
         if !nl {
-            v.next_step = Some(dump_command(&model_name, &corpus.join(&text_name), k, cl.chunk, cl.position));
+            v.next_step = Some(dump_command(&model_name, &text_path, k, cl.chunk, cl.position));
         }
         if let Some(w) = cl.witness {
             let k = known_divergence(w.tag).unwrap_or(w.tag);
@@ -310,34 +385,13 @@ pub fn score_selected(ctx: &Context, opts: &ScoreOptions, files: Vec<PathBuf>) -
     let results: Vec<CaseResult> = verdicts.iter().map(|v| v.result.clone()).collect();
     let suites = vec![("files".to_string(), true, (0..results.len()).collect())];
     let mut report = Report::build(&opts.impl_name, vec!["file_ops".into()], &suites, &results);
-    report.failures = verdicts
-        .iter()
-        .filter(|v| v.result.status == Status::Fail)
-        .map(|v| Failure {
-            suites: vec!["files".into()],
-            case: v.result.clone(),
-            localisation: finding::render(&v.localisation),
-            known_divergence: v.known.clone(),
-            cause: of_findings(&v.localisation).unwrap_or(Cause::Unexplained),
-        })
-        .collect();
+    report.failures = verdicts.iter().filter_map(FileVerdict::failure).collect();
     report.causes = tally(report.failures.iter().map(|f| f.cause));
     report.ratios = verdicts.iter().filter_map(|v| v.ratio.clone()).collect();
     report.next_steps = verdicts
         .iter()
         .filter_map(|v| v.next_step.as_ref().map(|c| format!("{}: {c}", v.result.id.trim_start_matches("file:"))))
         .collect();
-    report.findings = verdicts
-        .iter()
-        .filter(|v| v.result.status == Status::Fail)
-        .map(|v| {
-            let name = v.result.id.trim_start_matches("file:");
-            let where_ = v.localisation.iter().filter(|l| names_where(l)).map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            match &v.known {
-                Some(k) => format!("{name}: {where_} — {k}"),
-                None => format!("{name}: {where_} — no known cause matched"),
-            }
-        })
-        .collect();
+    report.findings = verdicts.iter().filter_map(FileVerdict::finding).collect();
     Ok((report, results, suites))
 }
