@@ -182,7 +182,7 @@ impl CompressedFile {
         let k = 1u16 << context_length_log2;
         Ok(CompressedFile {
             outer_header: Py::new(py, CZIPv1OuterHeader { flags: 0, codec_id: codec, uncompressed_len: 0, header_len: 12 })?,
-            inner_header: Py::new(py, CZIPv1InnerHeader { model_id_hash, chunk_count: 0, last_chunk_tokens: k.min(u16::MAX), tokenizer_id, context_length_log2, chunk_byte_lens: Vec::new() })?,
+            inner_header: Py::new(py, CZIPv1InnerHeader { model_id_hash, chunk_count: 0, last_chunk_tokens: k, tokenizer_id, context_length_log2, chunk_byte_lens: Vec::new() })?,
             chunks: Vec::new(),
         })
     }
