@@ -2,7 +2,7 @@
 (same text, level, model and threads: the engine's default pool).
 
     python bindings/python/bench.py ../shared/golden/corpus/lcet10_16k.txt -L 3 -n 5
-    ./target/release/czip bench -m ../shared/models/v001_eng.czm -L 3 -i ../shared/golden/corpus/lcet10_16k.txt
+    ./target/release/czip bench -m ../shared/models/v001_eng.czm -L 3 ../shared/golden/corpus/lcet10_16k.txt
 """
 import argparse
 import time
