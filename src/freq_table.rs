@@ -6,6 +6,16 @@ use crate::model::kernels::exps::{exps_sub, Exp2Lut};
 use crate::model::Kernel;
 use crate::numerics::{argmax, exp_q16};
 
+/// `coef_q24` of a model without tensor `softmax.coef_q24` (spec §3):
+/// `rne(0.1·log2(e)/64·2^24)` = 37819 (both published models store it).
+pub const DEFAULT_COEF_Q24: u32 = 37_819;
+
+/// `target_total` of a model without tensor `softmax.target_total` (spec §3):
+/// `2^30 − V − 1024` (saturating at 0 for a vocabulary no model has).
+pub fn default_target_total(vocab: usize) -> u32 {
+    (1u32 << 30).saturating_sub(u32::try_from(vocab).unwrap_or(u32::MAX).saturating_add(1024))
+}
+
 /// Why a frequency table cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FreqTableError {

@@ -18,7 +18,8 @@ use crate::freq_table::build_cumfreqs_with;
 use crate::model::attention::{attend_head, attend_head_variant, AttentionVariant, KvCache};
 use crate::model::kernels::exps::Exp2Lut;
 use crate::model::layers::{linear_with, reglu_with, requantize_with, rmsnorm_with, rope_with};
-use crate::model::{ForwardState, Kernel, Requant, StageValues, Variant};
+use crate::model::forward::walk_chunk;
+use crate::model::{Kernel, Requant, StageValues, Variant};
 use crate::numerics as n;
 use crate::pipeline::{
     compress_staged, decompress_staged, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions, EncodedChunks, Engine,
@@ -540,18 +541,16 @@ fn model_logits(ctx: &Context, a: &Value, variant: Variant) -> OpResult {
         return Err("positions: beyond the tokens".into());
     }
     let v = m.config().vocab_size;
-    let mut st = ForwardState::new(&m, last + 1);
-    let (mut logits, mut cum) = (vec![0i32; v], vec![0u32; v]);
+    let mut cum = vec![0u32; v];
     let (mut out_l, mut out_c) = (Vec::new(), Vec::new());
-    for p in 0..=last {
-        let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
-        st.step_variant(variant, &m, prev, &mut logits, None).map_err(|e| e.to_string())?;
+    walk_chunk(variant, &m, &toks, last, false, |p, logits, _| {
         if positions.contains(&p) {
-            build_cumfreqs_with(ctx.kernel, &logits, m.coef_q24(), m.target_total(), &Exp2Lut::new(m.exp2()), &mut cum).map_err(|e| e.to_string())?;
-            out_l.push(array(&vals(&logits), Dtype::I32));
+            build_cumfreqs_with(ctx.kernel, logits, m.coef_q24(), m.target_total(), &Exp2Lut::new(m.exp2()), &mut cum).map_err(|e| e.to_string())?;
+            out_l.push(array(&vals(logits), Dtype::I32));
             out_c.push(array(&vals(&cum), Dtype::U32));
         }
-    }
+        Ok(())
+    })?;
     Ok(json!({ "logits": out_l, "cum": out_c }))
 }
 
@@ -562,15 +561,14 @@ fn model_trace(ctx: &Context, a: &Value, variant: Variant) -> OpResult {
     if pos > toks.len() {
         return Err("position: beyond the tokens".into());
     }
-    let v = m.config().vocab_size;
-    let mut st = ForwardState::new(&m, pos + 1);
-    let mut logits = vec![0i32; v];
-    let mut trace = Vec::new();
-    for p in 0..=pos {
-        let prev = if p == 0 { m.config().bos } else { toks[p - 1] };
-        trace.clear();
-        st.step_variant(variant, &m, prev, &mut logits, Some(&mut trace)).map_err(|e| e.to_string())?;
-    }
+    let (mut trace, mut logits) = (Vec::new(), Vec::new());
+    walk_chunk(variant, &m, &toks, pos, true, |p, l, t| {
+        if p == pos {
+            trace = t.to_vec();
+            logits = l.to_vec();
+        }
+        Ok(())
+    })?;
     let layers: Vec<Value> = trace
         .iter()
         .map(|t| {

@@ -73,6 +73,31 @@ impl FileVerdict {
             None => format!("{name}: {where_} — no known cause matched"),
         })
     }
+
+    /// The verdict as one JSON object (the Python binding's `verify_file`
+    /// dict): `file`, `status`, `agreement` (outer header and payload equal
+    /// the reference's), `message`, `first_divergence`, `localisation`,
+    /// `known_cause`, `cause`, `ratio` (the ratio-table row), `next_step`,
+    /// `finding`; and `case` / `failure` exactly as the report's `results`
+    /// and `failures` entries hold them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let failure = self.failure();
+        serde_json::json!({
+            "file": self.result.id.trim_start_matches("file:"),
+            "status": self.result.status,
+            "agreement": self.result.status == Status::Pass,
+            "message": self.result.message,
+            "first_divergence": self.result.divergence,
+            "localisation": finding::render(&self.localisation),
+            "known_cause": self.known,
+            "cause": failure.as_ref().map(|f| f.cause),
+            "ratio": self.ratio,
+            "next_step": self.next_step,
+            "finding": self.finding(),
+            "case": self.result,
+            "failure": failure,
+        })
+    }
 }
 
 /// The published model a file's `model_id_hash` names (content or upstream

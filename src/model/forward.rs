@@ -264,6 +264,39 @@ impl ForwardState {
     }
 }
 
+/// The steps of one chunk up to position `last` (spec §8: position `p` is
+/// fed BOS when `p = 0`, else `tokens[p − 1]`), with the arithmetic of
+/// `variant`; `at(p, logits, trace)` is called after each step, `trace`
+/// holding that step's layers when `traced` (empty otherwise). The one walk
+/// the `model_logits` / `model_trace` ops and the Python binding's
+/// `Model.logits` / `Model.trace` take. `last` must be at most
+/// `tokens.len()` and below the model's capacity.
+pub fn walk_chunk(
+    variant: Variant,
+    model: &Model,
+    tokens: &[u32],
+    last: usize,
+    traced: bool,
+    mut at: impl FnMut(usize, &[i32], &[LayerTrace]) -> Result<(), String>,
+) -> Result<(), String> {
+    if last > tokens.len() {
+        return Err(format!("position {last} is beyond the tokens ({} of them)", tokens.len()));
+    }
+    let mut st = ForwardState::new(model, last + 1);
+    let mut logits = vec![0i32; model.config().vocab_size];
+    let mut trace = Vec::new();
+    for p in 0..=last {
+        let prev = match p.checked_sub(1) {
+            None => model.config().bos,
+            Some(i) => tokens[i],
+        };
+        trace.clear();
+        st.step_variant(variant, model, prev, &mut logits, traced.then_some(&mut trace)).map_err(|e| e.to_string())?;
+        at(p, &logits, &trace)?;
+    }
+    Ok(())
+}
+
 fn clamp_into(variant: Variant, x: &[i32], out: &mut [i8]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = variant.clamp.apply(v);

@@ -229,10 +229,8 @@ impl Model {
             }
         }
 
-        let coef_q24 = t.opt_scalar_u32("softmax.coef_q24")?.unwrap_or(37819);
-        let target_total = t
-            .opt_scalar_u32("softmax.target_total")?
-            .unwrap_or_else(|| (1u32 << 30).saturating_sub(v as u32 + 1024));
+        let coef_q24 = t.opt_scalar_u32("softmax.coef_q24")?.unwrap_or(crate::freq_table::DEFAULT_COEF_Q24);
+        let target_total = t.opt_scalar_u32("softmax.target_total")?.unwrap_or_else(|| crate::freq_table::default_target_total(v));
         if target_total as u64 <= v as u64 || target_total > 1 << 30 {
             return Err(ModelError::BadValue {
                 tensor: "softmax.target_total".into(),

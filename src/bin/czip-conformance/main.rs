@@ -21,10 +21,8 @@ use czip::conformance::implementation::{from_manifest, resolve, Builtin, Impleme
 use czip::conformance::compare::CaseResult;
 use czip::conformance::ops::Context;
 use czip::conformance::report::{Provenance, Report, VerdictPolicy};
-use czip::conformance::causes::classify;
-use czip::conformance::runner::localising::localise_failures;
 use czip::conformance::runner::progress::{Redraw, CLEAR};
-use czip::conformance::runner::run_watched;
+use czip::conformance::runner::whole_run::run_to_report;
 use czip::conformance::select::select;
 use czip::conformance::suite::{load_cases, load_suites};
 use stdout::{out, outln};
@@ -420,43 +418,29 @@ fn run(a: &RunArgs) -> Result<bool, Failure> {
     let tty = std::io::stderr().is_terminal();
     let redraw = Redraw::default();
     let started = std::time::Instant::now();
-    let run = run_watched(imp.as_mut(), &ctx, &cases, &|t| {
+    let policy = VerdictPolicy { allow_partial: a.allow_partial };
+    let watch = |t: &czip::conformance::runner::Tick| {
         if !tty {
             return;
         }
         if let Some(text) = redraw.text(t, suite_of[t.index]) {
             eprint!("{text}");
         }
-    });
-    if tty {
-        eprint!("{CLEAR}");
-    }
-    if let Some(why) = &run.stopped {
-        eprintln!("stopping: {why}");
-    }
-    let results = run.results;
-    let suite_idx = selection.suites;
-    let mut report = Report::build(imp.name(), imp.features().iter().cloned().collect(), &suite_idx, &results);
-    report.stopped = run.stopped.clone();
-    report.decide(VerdictPolicy { allow_partial: a.allow_partial });
-    // Localise failures down the stack (this asks the implementation again),
-    // then name every failure's cause.
-    let findings = localise_failures(imp.as_mut(), &ctx, &cases, &mut report, a.max_localize, run.stopped.is_some(), &|i, n| {
+    };
+    let localising = |i: usize, n: usize| {
         if tty {
             eprint!("{CLEAR}localising failure {i}/{n}");
         }
-    });
+    };
+    let done = run_to_report(imp.as_mut(), &ctx, &cases, selection.suites.clone(), policy, a.max_localize, &watch, &localising);
     if tty {
         eprint!("{CLEAR}");
     }
-    let by_id: std::collections::HashMap<&str, &czip::conformance::case::Case> = cases.iter().map(|c| (c.id.as_str(), c)).collect();
-    report.assign_causes(|f| match by_id.get(f.case.id.as_str()) {
-        Some(case) => classify(&ctx, case, &f.case, findings.get(&f.case.id).map_or(&[][..], Vec::as_slice)),
-        None => czip::conformance::causes::Cause::Unexplained,
-    });
-    report.provenance = Some(Provenance::collect(&ctx, true, started.elapsed()));
+    if let Some(why) = &done.report.stopped {
+        eprintln!("stopping: {why}");
+    }
     eprintln!("{} cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
-    publish(&report, &[], a.report.as_deref(), &results, &suite_idx)
+    publish(&done.report, &[], a.report.as_deref(), &done.results, &done.suites)
 }
 
 /// Prints `report` (then `lines`) on stdout, writes its three files to `dir`

@@ -5,6 +5,7 @@
 //! | this one | running cases in order; the stop rule for an implementation that keeps dying |
 //! | [`progress`] | the progress line a run redraws on a terminal (text and time left) |
 //! | [`localising`] | localising failures after the run, within a budget |
+//! | [`whole_run`] | a whole run to its finished report (the CLI's `run`, the Python `czip.run`) |
 //!
 //! An adapter that dies on a case (times out, exits, prints junk) fails that
 //! case with the reason and is restarted for the next (see
@@ -15,6 +16,7 @@
 
 pub mod localising;
 pub mod progress;
+pub mod whole_run;
 
 use rayon::prelude::*;
 use serde_json::Value;
