@@ -4,7 +4,6 @@
 //! with the reference, whether the reference decodes it back to the text,
 //! and — when it departs — the chunk, the token and the known cause.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::causes::{of_findings, tally, Cause};
@@ -12,6 +11,7 @@ use super::compare::{payload_digest, CaseResult, Status};
 use super::localize::{finding, localise_chunks, newline_translated, Finding};
 use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
+use crate::container::baselines::baselines;
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::model::load::published_model_named_by;
 use crate::pipeline::{compress, decode_tokens_unverified, decompress_with, CompressOptions, DecompressOptions};
@@ -43,16 +43,6 @@ fn pick_model(f: &CzipFile, default: &str) -> String {
         Some(file) => file.trim_end_matches("_eng.czm").to_string(),
         None => default.to_string(),
     }
-}
-
-fn baselines(text: &[u8]) -> (u64, u64, u64) {
-    let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-    let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(text), &mut br, &params);
-    let zs = zstd::bulk::compress(text, 19).map_or(0, |v| v.len() as u64);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
-    let gzl = gz.write_all(text).and_then(|()| gz.finish()).map_or(0, |v| v.len() as u64);
-    (br.len() as u64, zs, gzl)
 }
 
 fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) -> FileVerdict {
@@ -108,7 +98,7 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         }
     };
     let tokens = std::str::from_utf8(&text).ok().and_then(|s| model.tokenizer().encode(s).ok()).unwrap_or_default();
-    let (b11, z19, g9) = baselines(&text);
+    let base = baselines(&text);
     v.ratio = Some(RatioRow {
         text: text_name.clone(),
         setting: format!("{model_name}, K = {}, {}", f.chunk_tokens(), f.outer.codec),
@@ -116,9 +106,9 @@ fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) ->
         bytes_out: bytes.len() as u64,
         tokens: tokens.len() as u64,
         bits_per_token: if tokens.is_empty() { 0.0 } else { 8.0 * bytes.len() as f64 / tokens.len() as f64 },
-        brotli_11: b11,
-        zstd_19: z19,
-        gzip_9: g9,
+        brotli_11: base.brotli_11,
+        zstd_22: base.zstd_22,
+        gzip_9: base.gzip_9,
     });
     let k = f.inner.chunk_log2();
     let opts_ref = CompressOptions { chunk_log2: Some(k), codec: f.outer.codec, model_id_hash: Some(f.inner.model_id_hash) };

@@ -12,6 +12,7 @@ mod inspect;
 mod io;
 mod models;
 mod progress;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Test(a) => commands::run_test(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Trace(a) => trace::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
