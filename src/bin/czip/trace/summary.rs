@@ -104,8 +104,8 @@ impl Summary {
     pub fn input_line(&self) -> String {
         let level = self.level().map_or_else(String::new, |l| format!(" (level {l})"));
         format!(
-            "{}, {} bytes; {} tokens in {} chunks of K = {}{level}",
-            self.input, self.text_bytes, self.tokens, self.chunks, self.chunk_tokens
+            "{}, {} bytes; {} tokens in {} chunk{} of K = {}{level}",
+            self.input, self.text_bytes, self.tokens, self.chunks, if self.chunks == 1 { "" } else { "s" }, self.chunk_tokens
         )
     }
 
