@@ -78,6 +78,7 @@
   // Tooltip: hover and keyboard focus.
   const esc = (s) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]);
   const pct = (f) => (100 * f / T).toFixed(f * 1000 < T ? 3 : 2) + " %";
+  let cur = null;
   function show(e) {
     const i = +e.dataset.i, id = D.tok[i], f = D.freq[i];
     const c = Math.floor(i / K), p = i - c * K;
@@ -93,14 +94,19 @@
       (D.compare && D.compare.index === i ? "<div><b>the compared file departs here</b></div>" : "") +
       "<div>the model's top-" + TOPK + " predictions here:</div><table>" + rows + "</table>";
     tip.hidden = false;
+    cur = e;
+    place(e);
+    e.setAttribute("aria-describedby", "tip");
+  }
+  // Beside the token (below it, or above when there is no room).
+  function place(e) {
     const r = e.getBoundingClientRect(), w = tip.offsetWidth, h = tip.offsetHeight;
     let x = Math.min(r.left, window.innerWidth - w - 8), y = r.bottom + 6;
     if (y + h > window.innerHeight) y = Math.max(4, r.top - h - 6);
     tip.style.left = Math.max(4, x) + "px";
     tip.style.top = y + "px";
-    e.setAttribute("aria-describedby", "tip");
   }
-  function hide(e) { tip.hidden = true; if (e) e.removeAttribute("aria-describedby"); }
+  function hide(e) { tip.hidden = true; cur = null; if (e) e.removeAttribute("aria-describedby"); }
   text.addEventListener("mouseover", (ev) => { const e = ev.target.closest(".t"); if (e) show(e); });
   text.addEventListener("mouseout", (ev) => { const e = ev.target.closest(".t"); if (e && !e.contains(ev.relatedTarget) && document.activeElement !== e) hide(e); });
   text.addEventListener("focusin", (ev) => { const e = ev.target.closest(".t"); if (e) show(e); });
@@ -117,7 +123,7 @@
     const next = text.querySelector('.t[data-i="' + j + '"]');
     if (next) { next.focus(); ev.preventDefault(); }
   });
-  window.addEventListener("scroll", () => { if (!tip.hidden && !(document.activeElement && document.activeElement.classList.contains("t"))) hide(); }, { passive: true });
+  window.addEventListener("scroll", () => { if (cur) place(cur); }, { passive: true });
 
   // Bits per token, by chunk.
   const svg = document.getElementById("bars");
