@@ -224,6 +224,123 @@ fn tooltip(cdp: &mut Cdp, session: &str) -> String {
     panic!("the tooltip never showed");
 }
 
+/// Starts chromium on `page` and returns the session (attached, domains
+/// enabled, page loaded).
+fn open_page(bin: &Path, dir: &Path, page: &Path) -> (Cdp, String) {
+    let mut cdp = Cdp::launch(bin, &dir.join("profile"), &dir.join("chromium.log"));
+    let targets = cdp.call(None, "Target.getTargets", json!({}));
+    let target = targets["targetInfos"].as_array().unwrap().iter().find(|t| t["type"] == "page").expect("a page target")["targetId"].clone();
+    let session = cdp.call(None, "Target.attachToTarget", json!({"targetId": target, "flatten": true}))["sessionId"].as_str().unwrap().to_string();
+    for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
+        cdp.call(Some(&session), domain, json!({}));
+    }
+    cdp.events.clear();
+    cdp.call(Some(&session), "Page.navigate", json!({"url": format!("file://{}", page.display())}));
+    cdp.wait_event("Page.loadEventFired");
+    (cdp, session)
+}
+
+/// A measurement, not a test (`cargo test --profile checked --test
+/// trace_browser -- --ignored --nocapture`): the page of a 1 MB text (the
+/// corpus texts repeated), its size, the script's start-up time, and the
+/// slowest frame while scrolling through it all in 100 steps.
+#[test]
+#[ignore]
+fn a_one_megabyte_page_stays_usable() {
+    let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
+    let Some(bin) = chromium() else { return };
+    let d = common::scratch("trace-browser-big");
+    let mut text = Vec::new();
+    let corpus = golden.join("corpus");
+    // The corpus's real texts (not the edge cases), repeated.
+    let mut names: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("edge_"))
+        .collect();
+    names.sort();
+    while text.len() < 1 << 20 {
+        for n in &names {
+            let t = std::fs::read(n).unwrap();
+            if std::str::from_utf8(&t).is_ok() {
+                text.extend_from_slice(&t);
+            }
+        }
+    }
+    text.truncate(text.iter().take(1 << 20).rposition(|&b| b == b'\n').unwrap() + 1);
+    let input = d.join("big.txt");
+    std::fs::write(&input, &text).unwrap();
+    let page = d.join("big.html");
+    let started = std::time::Instant::now();
+    let o = czip(&["trace", "-m", models.join("v001_eng.czm").to_str().unwrap(), "-L", "1", "--html", page.to_str().unwrap(), input.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    eprintln!("text {} bytes; page {} bytes, written in {:.1} s", text.len(), std::fs::metadata(&page).unwrap().len(), started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
+    let (mut cdp, s) = open_page(&bin, &d, &page);
+    eprintln!("loaded in {:.1} s (navigation to load event)", started.elapsed().as_secs_f64());
+    let v = cdp.eval(&s, "[czipTrace.tokens, czipTrace.chunks, czipTrace.initMs, czipTrace.paintedChunks()]");
+    eprintln!("tokens {}, chunks {}, script start-up {:.0} ms, chunks painted at load {}", v[0], v[1], v[2].as_f64().unwrap(), v[3]);
+    let worst = cdp.eval(
+        &s,
+        "(async () => { const frame = () => new Promise(r => requestAnimationFrame(r)); let worst = 0; const H = document.documentElement.scrollHeight; \
+          const steps = []; for (let k = 1; k <= 100; k++) { const t = performance.now(); window.scrollTo(0, H * k / 100); await frame(); await frame(); steps.push(performance.now() - t); } \
+          steps.sort((a, b) => a - b); return [steps[99], steps[50], czipTrace.paintedChunks()]; })()",
+    );
+    eprintln!(
+        "scroll steps (two frames each): slowest {:.0} ms, median {:.0} ms; chunks painted after scrolling {}",
+        worst[0].as_f64().unwrap(),
+        worst[1].as_f64().unwrap(),
+        worst[2]
+    );
+    let errors = cdp.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// Writes `docs/trace.png`, the README's picture (`cargo test --profile
+/// checked --test trace_browser -- --ignored --exact the_readme_screenshot`):
+/// alice_ch1 at level 1, the text scrolled to its first paragraph and a
+/// token hovered.
+#[test]
+#[ignore]
+fn the_readme_screenshot() {
+    let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
+    let Some(bin) = chromium() else { return };
+    let d = common::scratch("trace-browser-shot");
+    let page = d.join("alice.html");
+    let text = golden.join("corpus/alice_ch1.txt");
+    let o = czip(&["trace", "-m", models.join("v001_eng.czm").to_str().unwrap(), "-L", "1", "--html", page.to_str().unwrap(), text.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (mut cdp, s) = open_page(&bin, &d, &page);
+    let at = cdp.eval(
+        &s,
+        "(() => { window.scrollTo(0, 250); const e = document.querySelector('.t[data-i=\"118\"]'); const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()",
+    );
+    cdp.call(Some(&s), "Input.dispatchMouseEvent", json!({"type": "mouseMoved", "x": at[0], "y": at[1]}));
+    tooltip(&mut cdp, &s);
+    let shot = cdp.call(Some(&s), "Page.captureScreenshot", json!({"format": "png"}));
+    let png = base64_decode(shot["data"].as_str().unwrap());
+    std::fs::write(common::repo("docs/trace.png"), png).unwrap();
+}
+
+/// RFC 4648 base64 (padded), as DevTools sends binary data.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    for q in s.as_bytes().chunks(4) {
+        let n = q.iter().filter(|&&c| c != b'=').enumerate().fold(0u32, |n, (k, &c)| n | u32::from(val(c)) << (18 - 6 * k));
+        let bytes = q.iter().filter(|&&c| c != b'=').count() - 1;
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + bytes]);
+    }
+    out
+}
+
 #[test]
 fn the_cost_map_works_in_chromium() {
     let (Some(models), Some(golden)) = (common::models_dir(), common::golden_dir()) else { return };
@@ -236,19 +353,8 @@ fn the_cost_map_works_in_chromium() {
     assert!(o.status.success(), "{}", stderr(&o));
     let tokens = czip::Model::open(&model).unwrap().tokenizer().encode(&std::fs::read_to_string(&text).unwrap()).unwrap();
 
-    let mut cdp = Cdp::launch(&bin, &d.join("profile"), &d.join("chromium.log"));
-    let targets = cdp.call(None, "Target.getTargets", json!({}));
-    let target = targets["targetInfos"].as_array().unwrap().iter().find(|t| t["type"] == "page").expect("a page target")["targetId"].clone();
-    let session = cdp.call(None, "Target.attachToTarget", json!({"targetId": target, "flatten": true}))["sessionId"].as_str().unwrap().to_string();
+    let (mut cdp, session) = open_page(&bin, &d, &page);
     let s = session.as_str();
-    for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
-        cdp.call(Some(s), domain, json!({}));
-    }
-    cdp.events.clear();
-    let url = format!("file://{}", page.display());
-    cdp.call(Some(s), "Page.navigate", json!({"url": url}));
-    cdp.wait_event("Page.loadEventFired");
-
     assert_eq!(cdp.eval(s, "window.czipTrace && window.czipTrace.ready"), json!(true), "the page script did not finish: {:?}", cdp.errors());
     // Painting is lazy: the first screen is painted, not the whole text.
     let painted = cdp.eval(s, "czipTrace.paintedChunks()").as_u64().unwrap();

@@ -3,7 +3,15 @@
 // numbers and the model's top-5 predictions on hover or keyboard focus.
 "use strict";
 (function () {
+  const t0 = performance.now();
   const D = JSON.parse(document.getElementById("data").textContent);
+  // tok, freq, top: little-endian u32 arrays in base64.
+  const words = (b64) => {
+    const s = atob(b64), u8 = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+    return new Uint32Array(u8.buffer);
+  };
+  D.tok = words(D.tok); D.freq = words(D.freq); D.top = words(D.top);
   const n = D.tok.length, K = D.K, T = D.total, TOPK = D.topk;
   const LOG2T = Math.log2(T);
   const bits = (f) => LOG2T - Math.log2(f);
@@ -160,5 +168,5 @@
     });
   }
 
-  window.czipTrace = { data: D, tokens: n, chunks, renderAll, paintedChunks: () => painted.reduce((s, x) => s + x, 0), ready: true };
+  window.czipTrace = { data: D, tokens: n, chunks, renderAll, paintedChunks: () => painted.reduce((s, x) => s + x, 0), initMs: performance.now() - t0, ready: true };
 })();
