@@ -253,8 +253,8 @@ mod tests {
 
     #[test]
     fn the_scale_runs_from_viridis_purple_to_yellow() {
-        assert_eq!(hex(color(0)), "#450559");
-        assert_eq!(hex(color(COLORS - 1)), "#f4e625");
+        assert_eq!(hex(color(0)), "#450659");
+        assert_eq!(hex(color(COLORS - 1)), "#f3e625");
         assert_eq!(text_on(color(0)), "#fff");
         assert_eq!(text_on(color(COLORS - 1)), "#000");
     }

@@ -60,7 +60,7 @@ pub struct TraceArgs {
     /// One JSON object per token line, then {"summary": …}.
     #[arg(long, conflicts_with_all = ["tsv", "html"])]
     pub json: bool,
-    /// Tab-separated token lines with a header; the summary as `# name<TAB>value` lines.
+    /// Tab-separated token lines with a header; then the summary as `# ` lines (a table of sizes: bytes, ratio, bits per token).
     #[arg(long, conflicts_with = "html")]
     pub tsv: bool,
     /// Write one self-contained HTML page (no network): the text painted by
@@ -129,7 +129,7 @@ pub fn run(a: &TraceArgs) -> Result<(), String> {
 /// Whether token `index` (over the whole text) is shown without `--all`:
 /// the first 10 and every 50th.
 fn sampled(index: usize) -> bool {
-    index < 10 || index % 50 == 0
+    index < 10 || index.is_multiple_of(50)
 }
 
 /// The tokens a table shows: `(index over the text, cost)`.

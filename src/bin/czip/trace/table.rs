@@ -65,8 +65,10 @@ pub fn print_tsv(model: &Model, trace: &TextTrace, summary: &Summary, all: bool)
         writeln!(out, "# model\t{}", summary.model)?;
         writeln!(out, "# input\t{}", summary.input_line())?;
         writeln!(out, "# sum_bits\t{:.6}", summary.sum_bits)?;
+        writeln!(out, "# size\tbytes\tratio\tbits_per_token")?;
         for r in summary.rows() {
-            writeln!(out, "# {}\t{}\tbytes\t{:.6}\tratio\t{:.6}\tbits/token", r.key, r.bytes, summary.ratio(r.bytes), summary.bits_per_token(r.bytes))?;
+            let bytes = if r.is_estimate() { format!("{:.6}", r.bytes) } else { format!("{}", r.bytes) };
+            writeln!(out, "# {}\t{bytes}\t{:.6}\t{:.6}", r.key, summary.ratio(r.bytes), summary.bits_per_token(r.bytes))?;
         }
         if let Some(d) = &summary.departure {
             for line in &d.lines {
