@@ -75,9 +75,10 @@ impl TextTrace {
         self.chunk_bytes.iter().sum()
     }
 
-    /// `Σ bits` of chunk `c` (0 for a chunk index out of range).
+    /// `Σ bits` of chunk `c` (0 for a chunk index out of range; a fold
+    /// from +0, since an empty f64 `sum` is −0).
     pub fn chunk_bits(&self, c: usize) -> f64 {
-        self.chunks.get(c).map_or(0.0, |ch| ch.iter().map(|t| t.bits(self.total)).sum())
+        self.chunks.get(c).map_or(0.0, |ch| ch.iter().fold(0.0, |a, t| a + t.bits(self.total)))
     }
 }
 

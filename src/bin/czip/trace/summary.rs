@@ -55,7 +55,7 @@ impl Summary {
             tokens: trace.token_count() as u64,
             chunks: trace.chunks.len(),
             chunk_tokens: 1 << trace.chunk_log2,
-            sum_bits: (0..trace.chunks.len()).map(|c| trace.chunk_bits(c)).sum(),
+            sum_bits: (0..trace.chunks.len()).fold(0.0, |a, c| a + trace.chunk_bits(c)),
             coded_bytes: trace.coded_bytes() as u64,
             file_bytes: trace.file_bytes as u64,
             baselines,
