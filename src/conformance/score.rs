@@ -10,7 +10,6 @@
 //! [`super::shard`]) keeps its entries in its report so that `merge-reports`
 //! rebuilds the whole run's report through [`report_of`].
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use super::compare::{payload_digest, CaseResult, Status};
 use super::localize::{finding, localise_chunks, newline_translated, Finding};
 use super::ops::Context;
 use super::report::{known_divergence, Failure, RatioRow, Report};
+use crate::container::baselines::baselines;
 use crate::container::{read_file, CzipFile, ReadLimits};
 use crate::model::load::published_model_named_by;
 use crate::model::Model;
@@ -107,16 +107,6 @@ fn pick_model(f: &CzipFile, default: &str) -> String {
         Some(file) => file.trim_end_matches("_eng.czm").to_string(),
         None => default.to_string(),
     }
-}
-
-fn baselines(text: &[u8]) -> (u64, u64, u64) {
-    let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-    let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(text), &mut br, &params);
-    let zs = zstd::bulk::compress(text, 19).map_or(0, |v| v.len() as u64);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
-    let gzl = gz.write_all(text).and_then(|()| gz.finish()).map_or(0, |v| v.len() as u64);
-    (br.len() as u64, zs, gzl)
 }
 
 fn score_file(ctx: &Context, opts: &ScoreOptions, path: &Path, corpus: &Path) -> FileVerdict {
@@ -215,7 +205,7 @@ pub fn verify_file(
     };
     let text_path = text_path.map_or_else(|| PathBuf::from(text_name), Path::to_path_buf);
     let tokens = std::str::from_utf8(&text).ok().and_then(|s| model.tokenizer().encode(s).ok()).unwrap_or_default();
-    let (b11, z19, g9) = baselines(&text);
+    let base = baselines(&text);
     v.ratio = Some(RatioRow {
         text: text_name.to_string(),
         setting: format!("{model_name}, K = {}, {}", f.chunk_tokens(), f.outer.codec),
@@ -223,9 +213,9 @@ pub fn verify_file(
         bytes_out: bytes.len() as u64,
         tokens: tokens.len() as u64,
         bits_per_token: if tokens.is_empty() { 0.0 } else { 8.0 * bytes.len() as f64 / tokens.len() as f64 },
-        brotli_11: b11,
-        zstd_19: z19,
-        gzip_9: g9,
+        brotli_11: base.brotli_11,
+        zstd_22: base.zstd_22,
+        gzip_9: base.gzip_9,
     });
     let k = f.inner.chunk_log2();
     let opts_ref = CompressOptions { chunk_log2: Some(k), codec: f.outer.codec, model_id_hash: Some(f.inner.model_id_hash) };

@@ -87,6 +87,7 @@
 //! outside tests, and `cargo clippy` fails on any that comes back.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod baselines;
 mod file;
 mod header;
 mod outer_codec;

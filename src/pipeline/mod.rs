@@ -18,6 +18,7 @@ mod compress;
 mod decompress;
 mod engine;
 mod model_check;
+mod trace;
 
 pub use chunk::{ChunkCoder, LockstepDecoder, LOCKSTEP_MAX, PREFILL_ROWS};
 pub use compress::{compress, compress_staged, encode_chunks, write_encoded, CompressOptions, EncodedChunks};
@@ -27,6 +28,7 @@ pub use decompress::{
 };
 pub use engine::Engine;
 pub use model_check::ModelIdCheck;
+pub use trace::{TextTrace, TokenCost, TOP_K};
 
 /// Smallest and largest chunk length exponents of spec §8 (64 and 4096 tokens).
 pub const MIN_CHUNK_LOG2: u8 = 6;

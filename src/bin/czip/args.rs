@@ -72,6 +72,8 @@ Exit status 1 when any file fails.")]
     Inspect(InspectArgs),
     /// Measure compress and decompress speed (tokens/s) and peak memory. Not a test.
     Bench(BenchArgs),
+    /// What the model pays for each token: freq/total, bits, the summary; or an HTML cost map.
+    Trace(crate::trace::TraceArgs),
 }
 
 #[derive(Args)]

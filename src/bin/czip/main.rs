@@ -15,6 +15,7 @@ mod locate;
 mod models;
 mod progress;
 mod roofline;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Test(a) => commands::run_test(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Trace(a) => trace::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

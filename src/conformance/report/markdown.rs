@@ -77,14 +77,14 @@ pub(super) fn render(r: &Report) -> String {
     }
     if !r.ratios.is_empty() {
         let _ = writeln!(s, "## Compression ratio\n");
-        let _ = writeln!(s, "| text | setting | bytes in | bytes out | ratio | tokens | bits/token | brotli-11 | zstd-19 | gzip-9 |");
+        let _ = writeln!(s, "| text | setting | bytes in | bytes out | ratio | tokens | bits/token | brotli-11 | zstd-22 | gzip-9 |");
         let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for x in &r.ratios {
             let ratio = if x.bytes_in == 0 { 0.0 } else { x.bytes_out as f64 / x.bytes_in as f64 };
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {:.4} | {} | {:.3} | {} | {} | {} |",
-                x.text, x.setting, x.bytes_in, x.bytes_out, ratio, x.tokens, x.bits_per_token, x.brotli_11, x.zstd_19, x.gzip_9
+                x.text, x.setting, x.bytes_in, x.bytes_out, ratio, x.tokens, x.bits_per_token, x.brotli_11, x.zstd_22, x.gzip_9
             );
         }
         s.push('\n');

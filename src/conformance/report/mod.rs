@@ -143,7 +143,7 @@ pub struct RatioRow {
     pub tokens: u64,
     pub bits_per_token: f64,
     pub brotli_11: u64,
-    pub zstd_19: u64,
+    pub zstd_22: u64,
     pub gzip_9: u64,
 }
 
