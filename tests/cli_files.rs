@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::stderr;
+use common::{assert_ok, stderr, without_times};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -23,20 +23,6 @@ fn czip_in(dir: &Path, models: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "{:?}: {}", o.status, stderr(o));
-}
-
-/// Summary lines end in the time taken (`…, 0.41 s`); it becomes `<t> s`.
-fn without_times(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.rfind(", ") {
-            Some(i) if l.ends_with(" s") && l[i + 2..l.len() - 2].parse::<f64>().is_ok() => format!("{}, <t> s\n", &l[..i]),
-            _ => format!("{l}\n"),
-        })
-        .collect()
 }
 
 /// The names in `dir`, sorted.

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::stderr;
+use common::{assert_ok, stderr, without_times};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -59,20 +59,6 @@ fn czip_in(bin: &str, cwd: &Path, vars: &[(&str, &Path)], args: &[&str]) -> Outp
         c.env(k, v);
     }
     c.output().unwrap()
-}
-
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "{:?}: {}", o.status, stderr(o));
-}
-
-/// Summary lines end in the time taken (`…, 0.41 s`); it becomes `<t> s`.
-fn without_times(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.rfind(", ") {
-            Some(i) if l.ends_with(" s") && l[i + 2..l.len() - 2].parse::<f64>().is_ok() => format!("{}, <t> s\n", &l[..i]),
-            _ => format!("{l}\n"),
-        })
-        .collect()
 }
 
 /// What `-m MODEL` writes for `text` (the reference the defaults must equal).
@@ -223,7 +209,11 @@ fn reading_picks_the_model_the_file_names() {
     assert_ok(&o);
     assert_eq!(
         common::stdout(&o),
-        format!("{}: OK (75 bytes)\n{}: OK (11735 bytes)\nours000.czip: OK (226 bytes)\n", up000.display(), up001.display())
+        format!(
+            "{}: OK (75 bytes, no checksum: a zstd frame without one)\n{}: OK (11735 bytes, no checksum: brotli has none)\nours000.czip: OK (226 bytes, no checksum: brotli has none)\n",
+            up000.display(),
+            up001.display()
+        )
     );
 
     // An explicit -m FILE is used as given: a file naming the other
@@ -292,7 +282,7 @@ fn a_file_naming_none_of_the_models_is_an_error_that_lists_them() {
         format!(
             "unknown.czip: FAILED: model_id_hash deadbeef names none of the models in ../shared/models (the default \
              models directory, relative to the current directory; no -m given): {known}; pass the model it was \
-             written with as -m MODEL.czm\nprivate.czip: OK (75 bytes)\n"
+             written with as -m MODEL.czm\nprivate.czip: OK (75 bytes, no checksum: brotli has none)\n"
         )
     );
     assert_eq!(stderr(&o), "czip: 1 of 2 files failed verification\n");

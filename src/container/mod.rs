@@ -105,8 +105,23 @@ pub use header::{
     INNER_FIXED_LEN, MAGIC, MAX_CHUNK_BYTES, MAX_CHUNK_COUNT, OUTER_HEADER_LEN,
 };
 pub use outer_codec::{
-    compress, decompress_capped, OuterCodec, BROTLI_LGWIN, BROTLI_QUALITY, ZSTD_LEVEL,
+    carries_checksum, compress, decompress_capped, OuterCodec, BROTLI_LGWIN, BROTLI_QUALITY, ZSTD_LEVEL,
 };
+
+/// What guards a file's payload against corruption, in words (`czip
+/// inspect`, `czip test`): CZIP v1 has no checksum of its own; a zstd
+/// payload may carry the zstd frame checksum, which every reader verifies
+/// (a file that reads at all has passed it). `file` is the whole file.
+pub fn integrity(file: &[u8]) -> &'static str {
+    let codec = file.get(7).copied().and_then(OuterCodec::from_id);
+    let stream = file.get(OUTER_HEADER_LEN..).unwrap_or(&[]);
+    match codec.and_then(|c| carries_checksum(c, stream).map(|has| (c, has))) {
+        Some((OuterCodec::Zstd, true)) => "zstd checksum verified",
+        Some((OuterCodec::Zstd, false)) => "no checksum: a zstd frame without one",
+        Some((OuterCodec::Brotli, _)) => "no checksum: brotli has none",
+        None => "no checksum",
+    }
+}
 
 /// Every way reading or writing a CZIPv1 file can fail.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,11 +2,16 @@
 //! stream. Its bytes are not normative (spec §9); only the payload is.
 //!
 //! Writing:
-//! * zstd level 22 through `zstd::bulk::compress`: one shot, so the frame
-//!   records the content size and its window fits the payload. The bytes
-//!   equal `zstd --ultra -22 --no-check` and the upstream Python files.
-//!   Upstream Rust used `zstd::stream::encode_all(payload, 22)` instead (no
-//!   content size, 2^27 window declared), so its files differ in bytes.
+//! * zstd level 22, one shot, so the frame records the content size and its
+//!   window fits the payload, **with the frame checksum** (the low 32 bits
+//!   of the payload's XXH64, RFC 8878 §3.1.1): CZIP v1 has no checksum of
+//!   its own, and this is the one the format allows — every zstd reader
+//!   verifies it, ours included (a mismatch is [`ContainerError::Decompress`]
+//!   "checksum"). The bytes equal `zstd --ultra -22`; the upstream Python
+//!   files are the same frame without the checksum (`--no-check`: flag bit
+//!   2 clear, 4 bytes fewer). Upstream Rust used
+//!   `zstd::stream::encode_all(payload, 22)` (no content size, 2^27 window
+//!   declared, no checksum), so its files differ in bytes.
 //! * brotli quality 11, window 22, otherwise the crate's default parameters:
 //!   a standard RFC 7932 stream (no large-window extension, no magic-number /
 //!   catable / appendable framing). The bytes equal every golden brotli file
@@ -88,14 +93,19 @@ impl FromStr for OuterCodec {
     }
 }
 
-/// Compresses `data` as one zstd frame (level 22) or one brotli stream (q11, lgwin 22).
+/// Compresses `data` as one zstd frame (level 22, with its checksum) or one
+/// brotli stream (q11, lgwin 22).
 pub fn compress(codec: OuterCodec, data: &[u8]) -> Result<Vec<u8>, ContainerError> {
     let fail = |e: std::io::Error| ContainerError::Compress {
         codec,
         detail: e.to_string(),
     };
     match codec {
-        OuterCodec::Zstd => zstd::bulk::compress(data, ZSTD_LEVEL).map_err(fail),
+        OuterCodec::Zstd => {
+            let mut z = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(fail)?;
+            z.include_checksum(true).map_err(fail)?;
+            z.compress(data).map_err(fail)
+        }
         OuterCodec::Brotli => {
             let params = brotli::enc::BrotliEncoderParams {
                 quality: BROTLI_QUALITY as i32,
@@ -352,5 +362,52 @@ mod tests {
                 assert!(decompress_capped(c, g, 100).is_err());
             }
         }
+    }
+}
+
+/// Whether the outer stream `data` carries a checksum of the payload: for
+/// zstd, the frame header's Content_Checksum_flag (bit 2 of the frame header
+/// descriptor, the byte after the magic `28 b5 2f fd`; RFC 8878 §3.1.1.1.1);
+/// brotli streams have none. `None` when `data` is not a zstd frame at all
+/// (the reader then refuses it anyway).
+pub fn carries_checksum(codec: OuterCodec, data: &[u8]) -> Option<bool> {
+    match codec {
+        OuterCodec::Brotli => Some(false),
+        OuterCodec::Zstd => match data {
+            [0x28, 0xb5, 0x2f, 0xfd, descriptor, ..] => Some(descriptor & 0b100 != 0),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod checksum_tests {
+    use super::*;
+
+    #[test]
+    fn zstd_frames_are_written_with_a_checksum_that_the_reader_verifies() {
+        // Arithmetic-coded payloads are incompressible: zstd stores them as
+        // raw blocks, so a flipped bit inside changes the content, not the
+        // frame's structure — only the checksum can tell.
+        let payload: Vec<u8> = (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let z = compress(OuterCodec::Zstd, &payload).unwrap();
+        assert_eq!(carries_checksum(OuterCodec::Zstd, &z), Some(true));
+        assert_eq!(decompress_capped(OuterCodec::Zstd, &z, 1 << 20).unwrap(), payload);
+        let mut flipped = z.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x10;
+        let err = decompress_capped(OuterCodec::Zstd, &flipped, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("checksum"), "{err}");
+        // Without the checksum (upstream's frames) the same flip goes unseen.
+        let plain = zstd::bulk::compress(&payload, ZSTD_LEVEL).unwrap();
+        assert_eq!(carries_checksum(OuterCodec::Zstd, &plain), Some(false));
+        assert_eq!(z.len(), plain.len() + 4);
+        let mut flipped = plain.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x10;
+        assert_ne!(decompress_capped(OuterCodec::Zstd, &flipped, 1 << 20).unwrap(), payload);
+        let b = compress(OuterCodec::Brotli, &payload).unwrap();
+        assert_eq!(carries_checksum(OuterCodec::Brotli, &b), Some(false));
+        assert_eq!(carries_checksum(OuterCodec::Zstd, b"CZIP"), None);
     }
 }

@@ -113,3 +113,18 @@ impl XorShift {
         ((self.next() % 255) as i32 - 127) as i8
     }
 }
+
+/// The command succeeded (else its status and stderr are the message).
+pub fn assert_ok(o: &std::process::Output) {
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(o));
+}
+
+/// `czip`'s summary lines end in the time taken (`…, 0.41 s`); it becomes `<t> s`.
+pub fn without_times(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.rfind(", ") {
+            Some(i) if l.ends_with(" s") && l[i + 2..l.len() - 2].parse::<f64>().is_ok() => format!("{}, <t> s\n", &l[..i]),
+            _ => format!("{l}\n"),
+        })
+        .collect()
+}

@@ -64,7 +64,7 @@ models directory (see czip --help); -v says which.")]
     Decompress(DecompressArgs),
     /// Decode and verify files (length, UTF-8) without writing anything.
     #[command(after_help = "Examples:\n  \
-czip test *.czip                       one line per file: OK (N bytes) or FAILED: why\n  \
+czip test *.czip                       one line per file: OK (N bytes, checksum?) or FAILED: why\n  \
 czip test -v old.czip new.czip         also says which model read each file\n\n\
 Exit status 1 when any file fails.")]
     Test(TestArgs),
@@ -149,6 +149,11 @@ pub struct CompressArgs {
     /// (upstream wrote 271bf17f for v001 and 875b46ff for v000).
     #[arg(long = "model-id-hash", value_name = "HEX", value_parser = parse_hex_u32)]
     pub model_id_hash: Option<u32>,
+    /// Decode the compressed file and compare it with the input before
+    /// writing it (about doubles the time): a file that would not give the
+    /// text back is an error, and nothing is written.
+    #[arg(long)]
+    pub verify: bool,
     #[command(flatten)]
     pub threads: ThreadsArg,
     /// Text files to compress, each to FILE.czip beside it (`-` = stdin, to stdout).

@@ -1,7 +1,7 @@
 //! The compress, decompress and test commands.
 
-use czip::container::OuterCodec;
-use czip::pipeline::{level_to_chunk_log2, CompressOptions};
+use czip::container::{integrity, OuterCodec};
+use czip::pipeline::{level_to_chunk_log2, CompressOptions, DecompressOptions};
 
 use crate::args::{CompressArgs, DecompressArgs, TestArgs};
 use crate::files::{inputs, jobs, run_all, Direction, Sizes};
@@ -21,6 +21,15 @@ pub fn run_compress(a: &CompressArgs) -> Result<(), String> {
         let text = read_input(&job.input)?;
         let packed = with_progress("compress", None, |p| engine.compress(model, &text, &opts, Some(p)))
             .map_err(|e| format!("{}: {e}", job.input.display()))?;
+        if a.verify {
+            // Whatever --model-id-hash wrote: the check is of the coding.
+            let back = with_progress("verify", None, |p| engine.decompress_with(model, &packed, &DecompressOptions::SPEC_LITERAL, Some(p)));
+            match back {
+                Ok(back) if back == text => {}
+                Ok(_) => return Err(format!("{}: --verify: the compressed file decodes to another text (nothing written)", job.input.display())),
+                Err(e) => return Err(format!("{}: --verify: the compressed file does not decode: {e} (nothing written)", job.input.display())),
+            }
+        }
         output.write(&packed)?;
         Ok(Sizes { input: text.len() as u64, output: packed.len() as u64 })
     })
@@ -48,10 +57,11 @@ pub fn run_test(a: &TestArgs) -> Result<(), String> {
     for f in &a.files {
         let res = read_input(f).and_then(|data| {
             let model = models.for_reading(f, &data)?;
-            engine.decompress_with(model, &data, &opts, None).map_err(|e| e.to_string())
+            let text = engine.decompress_with(model, &data, &opts, None).map_err(|e| e.to_string())?;
+            Ok((text, integrity(&data)))
         });
         match res {
-            Ok(text) => println!("{}: OK ({} bytes)", f.display(), text.len()),
+            Ok((text, guard)) => println!("{}: OK ({} bytes, {guard})", f.display(), text.len()),
             Err(e) => {
                 failed += 1;
                 println!("{}: FAILED: {e}", f.display());

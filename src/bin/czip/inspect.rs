@@ -1,6 +1,6 @@
 //! `czip inspect`: what is inside a CZIPv1 file.
 
-use czip::container::{read_file, ReadLimits};
+use czip::container::{carries_checksum, integrity, read_file, ReadLimits, OUTER_HEADER_LEN};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -44,6 +44,7 @@ pub fn run(a: &InspectArgs) -> Result<(), String> {
         "total_tokens": tokens,
         "payload_bytes": f.payload.len(),
         "payload_sha256": sha,
+        "payload_checksum": carries_checksum(o.codec, bytes.get(OUTER_HEADER_LEN..).unwrap_or(&[])),
         "ratio": ratio,
         "bits_per_token": bits_per_token,
         "model_content_hash_matches": hash_match,
@@ -70,6 +71,7 @@ pub fn run(a: &InspectArgs) -> Result<(), String> {
     println!("tokens             {tokens}");
     println!("ratio              {ratio:.4} ({bits_per_token:.3} bits/token)");
     println!("payload            {} bytes, SHA-256 {sha}", f.payload.len());
+    println!("integrity          {}", integrity(&bytes));
     println!("chunks             index: bytes/tokens");
     for c in 0..f.chunk_count() {
         println!("  {c:5}: {:5} B / {:4} tok", f.chunk(c).len(), f.tokens_in_chunk(c));
