@@ -22,6 +22,11 @@ pub fn exp2_table() -> [u16; 256] {
 /// RoPE tables (Q1.15) of spec §2 for positions 0..rows: returns
 /// `(cos, sin)`, each `rows × 32`, row-major.
 /// `angle = p · θ^(-2i/64)` with `θ = rope_theta_q16 / 65536`.
+///
+/// θ = 0 (no model has it; §2 is silent): `0^0 = 1` for pair 0, and for
+/// i ≥ 1 the power is +∞, the angle NaN (p = 0) or +∞, its cos and sin NaN,
+/// and the entry 0 — Rust's float→int conversion maps NaN to 0, as upstream
+/// Rust's table generator does (the public Python package raises instead).
 pub fn rope_tables(rows: usize, rope_theta_q16: u32) -> (Vec<i16>, Vec<i16>) {
     let theta = f64::from(rope_theta_q16) / 65536.0;
     let mut cos = Vec::with_capacity(rows * ROPE_PAIRS);

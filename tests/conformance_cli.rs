@@ -583,7 +583,7 @@ fn conformance_gate_resolves_relative_paths_from_the_caller() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let out = dir.join("gate-reports/serve");
     assert!(stdout(&o).ends_with(&format!(
-        "7576 passed, 0 failed, 0 skipped\nconformance gate for {}: PASSED (reports in {})\n",
+        "7577 passed, 0 failed, 0 skipped\nconformance gate for {}: PASSED (reports in {})\n",
         dir.join("serve.toml").display(),
         out.display()
     )), "{}", stdout(&o));

@@ -64,10 +64,10 @@ fn a_run_that_checked_nothing_fails() {
         let out = stdout(&o);
         assert_eq!(o.status.code(), Some(1), "{out}");
         assert!(out.starts_with("implementation files-only — verdict FAIL\n"), "{out}");
-        assert!(out.contains("FAIL: nothing was checked: all 7576 cases were unsupported or skipped\n"), "{out}");
+        assert!(out.contains("FAIL: nothing was checked: all 7577 cases were unsupported or skipped\n"), "{out}");
         assert!(out.contains("FAIL: core: no case passed (a required suite must pass at least one)\n"), "{out}");
-        assert!(out.contains("    5289 unsupported implementation does not declare core\n"), "{out}");
-        assert!(out.ends_with("0 passed, 0 failed, 7576 skipped\n"), "{out}");
+        assert!(out.contains("    5290 unsupported implementation does not declare core\n"), "{out}");
+        assert!(out.ends_with("0 passed, 0 failed, 7577 skipped\n"), "{out}");
     }
 }
 
@@ -84,14 +84,14 @@ fn unsupported_required_cases_fail_unless_partial_is_allowed() {
     let rows = vec![("core".to_string(), true, (0..results.len()).collect::<Vec<_>>())];
     let mut report = Report::build("restricted", vec!["core".into()], &rows, &results);
     assert_eq!(report.verdict, Verdict::Fail);
-    assert_eq!(report.verdict_reasons, ["core: 2287 of 7576 cases unsupported (--allow-partial accepts that as PARTIAL)"]);
+    assert_eq!(report.verdict_reasons, ["core: 2287 of 7577 cases unsupported (--allow-partial accepts that as PARTIAL)"]);
     assert!(!report.passed());
     report.decide(VerdictPolicy { allow_partial: true });
     assert_eq!(report.verdict, Verdict::Partial);
     assert!(report.passed(), "PARTIAL exits 0");
     assert!(report.to_terminal().starts_with("implementation restricted — verdict PARTIAL\n"));
     assert!(report.to_markdown().contains("Verdict: **PARTIAL**"));
-    assert_eq!(report.closing_line(), "5289 passed, 0 failed, 2287 skipped");
+    assert_eq!(report.closing_line(), "5290 passed, 0 failed, 2287 skipped");
     // A failure still fails a partial run.
     let mut failed = results.clone();
     failed[0].status = Status::Fail;

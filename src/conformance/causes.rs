@@ -40,6 +40,9 @@ pub enum Cause {
     FreqTableSpan,
     /// §11 row 11: division by zero raises instead of returning 0.
     DivisionByZeroRaises,
+    /// The RoPE table for θ = 0 raises (spec §2 silent; the reference answers
+    /// as upstream Rust).
+    RopeThetaZeroRaises,
     /// upstream-python-api.md: the command line reads text with newline translation.
     NewlineTranslation,
     /// upstream-python-api.md: the command line refuses literal `<|bos|>` / `<|eos|>`.
@@ -54,13 +57,16 @@ pub enum Cause {
     PayloadNotValidated,
     /// A file that decodes to bytes that are not UTF-8 is accepted (§9 refusal missing).
     DecodedTextNotChecked,
+    /// Chunk bytes that are not the encoding of the tokens decoded from them
+    /// are accepted (the reference's re-encoding check; e.g. "" for 0 tokens).
+    ChunkBytesNotChecked,
     /// None of the above.
     Unexplained,
 }
 
 impl Cause {
     /// Every cause, in the order reports list them.
-    pub const ALL: [Cause; 15] = [
+    pub const ALL: [Cause; 17] = [
         Cause::UdivRoundsUp,
         Cause::ClampMinus128,
         Cause::AccumulatorWraps,
@@ -68,6 +74,7 @@ impl Cause {
         Cause::OuterHeaderNotValidated,
         Cause::FreqTableSpan,
         Cause::DivisionByZeroRaises,
+        Cause::RopeThetaZeroRaises,
         Cause::NewlineTranslation,
         Cause::RefusesSpecialTokens,
         Cause::CrashOnEmptyInput,
@@ -75,6 +82,7 @@ impl Cause {
         Cause::FreqTotalNotValidated,
         Cause::PayloadNotValidated,
         Cause::DecodedTextNotChecked,
+        Cause::ChunkBytesNotChecked,
         Cause::Unexplained,
     ];
 
@@ -88,6 +96,7 @@ impl Cause {
             Cause::OuterHeaderNotValidated => "outer header not validated (§11 row 9)",
             Cause::FreqTableSpan => "ℓ − M exact on logits spanning 2^31 (§11 row 10)",
             Cause::DivisionByZeroRaises => "division by zero raises (§11 row 11)",
+            Cause::RopeThetaZeroRaises => "RoPE table for θ = 0 raises (spec silent)",
             Cause::NewlineTranslation => "newline translation on input (upstream-python-api)",
             Cause::RefusesSpecialTokens => "refuses literal <|bos|>/<|eos|> (upstream-python-api)",
             Cause::CrashOnEmptyInput => "crash on empty input (upstream-python-api)",
@@ -95,6 +104,7 @@ impl Cause {
             Cause::FreqTotalNotValidated => "frequency-table total not validated (§6 refusal missing)",
             Cause::PayloadNotValidated => "inner header / chunk data not validated (§9 refusal missing)",
             Cause::DecodedTextNotChecked => "decoded text not checked for UTF-8 (§9 refusal missing)",
+            Cause::ChunkBytesNotChecked => "chunk bytes not checked against their re-encoding",
             Cause::Unexplained => "unexplained",
         }
     }
@@ -184,6 +194,8 @@ pub fn classify(ctx: &Context, case: &Case, result: &CaseResult, findings: &[Fin
             }
         }
         "attention" if answered => attention_replay(case, result).unwrap_or(Cause::Unexplained),
+        "rope_table" if !answered && arg("theta_q16") == Some(0) => Cause::RopeThetaZeroRaises,
+        "chunk_encode" | "chunk_decode" if answered => chunk_witness(ctx, case, result).unwrap_or(Cause::Unexplained),
         "compress" if !answered => {
             let text = ctx.text(&case.args["text"]).unwrap_or_default();
             if text.is_empty() {
@@ -239,6 +251,25 @@ fn attention_replay(case: &Case, result: &CaseResult) -> Option<Cause> {
     })
 }
 
+/// The §11 departure the reference's own forward pass over a chunk shows
+/// first ([`super::witness::scan`]) — at or before the first differing token
+/// of a decoded chunk (the table of position k decodes token k), anywhere in
+/// an encoded one (a byte does not name its token).
+fn chunk_witness(ctx: &Context, case: &Case, result: &CaseResult) -> Option<Cause> {
+    let model = ctx.model(case.args.get("model")?.as_str()?).ok()?;
+    let (tokens, upto) = if case.op == "chunk_decode" {
+        let tokens = as_array(case.expect.get("tokens")?)?;
+        let first = result.divergence.as_ref().and_then(|d| d.index).unwrap_or(tokens.len());
+        (tokens, first)
+    } else {
+        let tokens = as_array(case.args.get("tokens")?)?;
+        let last = tokens.len().saturating_sub(1);
+        (tokens, last)
+    };
+    let tokens: Vec<u32> = tokens.iter().map(|&t| u32::try_from(t).ok()).collect::<Option<_>>()?;
+    super::witness::scan(&model, &tokens, upto.min(tokens.len().saturating_sub(1))).first().and_then(|w| Cause::of_witness(w.tag))
+}
+
 /// Expected and answered integers at a scalar difference.
 fn scalar_pair(result: &CaseResult) -> (Option<i128>, Option<i128>) {
     let d = result.divergence.as_ref();
@@ -255,6 +286,7 @@ fn refusal_missing(ctx: &Context, case: &Case) -> Cause {
     match case.op.as_str() {
         "coder_encode" | "coder_decode" => Cause::CoderTableNotValidated,
         "freq_table" => Cause::FreqTotalNotValidated,
+        "chunk_decode" => Cause::ChunkBytesNotChecked,
         "decompress" => {
             let Some(bytes) = case.args.get("file_hex").and_then(Value::as_str).and_then(unhex) else { return Cause::Unexplained };
             decompress_refusal(ctx, case, &bytes)
@@ -335,11 +367,26 @@ mod tests {
         let ft = |logits: Value| case("freq_table", json!({"logits": logits, "coef_q24": 1000, "total": 1024}), json!({"cum": [1, 2, 3]}));
         assert_eq!(cause_of(&ft(json!([100, 0, -2147483648])), Outcome::Result(json!({"cum": [1, 2, 4]})), &[]), Cause::FreqTableSpan);
         assert_eq!(cause_of(&ft(json!([100, 0, -5])), Outcome::Result(json!({"cum": [1, 2, 4]})), &[]), Cause::Unexplained);
+        // RoPE with θ = 0 (spec silent): raising is that cause, a wrong table is not.
+        let rope = |theta: i64| case("rope_table", json!({"rows": 1, "theta_q16": theta}), json!({"cos": [32767], "sin": [0]}));
+        let raised = || Outcome::Error("ZeroDivisionError: float division by zero".into());
+        assert_eq!(cause_of(&rope(0), raised(), &[]), Cause::RopeThetaZeroRaises);
+        assert_eq!(cause_of(&rope(0), Outcome::Result(json!({"cos": [1], "sin": [0]})), &[]), Cause::Unexplained);
+        assert_eq!(cause_of(&rope(65536), raised(), &[]), Cause::Unexplained);
+        // A decoded chunk that departs where the reference's forward pass
+        // has an RMSNorm with ⌊Σx²/D⌋ = 9482 before the first differing token
+        // (fuzzing the public Python package found it).
+        let chunk = case("chunk_decode", json!({"model": "v001", "bytes_hex": "1f3e20a73e", "n": 6}), json!({"tokens": [224, 185, 132, 224, 178, 376]}));
+        assert_eq!(cause_of(&chunk, Outcome::Result(json!({"tokens": [224, 185, 132, 224, 178, 325]})), &[]), Cause::UdivRoundsUp);
+        let chunk = case("chunk_decode", json!({"model": "v001", "bytes_hex": "00", "n": 2}), json!({"tokens": [17, 18]}));
+        assert_eq!(cause_of(&chunk, Outcome::Result(json!({"tokens": [17, 19]})), &[]), Cause::Unexplained);
         // Missing refusals, by op.
         let reject = |op: &str, args: Value| case(op, args, json!({"error": true}));
         let accepted = || Outcome::Result(json!({"bytes_hex": "00"}));
         assert_eq!(cause_of(&reject("coder_encode", json!({"cum": [5, 5, 10], "symbols": [1]})), accepted(), &[]), Cause::CoderTableNotValidated);
         assert_eq!(cause_of(&reject("freq_table", json!({"logits": [1, 2, 3], "coef_q24": 1, "total": 3})), accepted(), &[]), Cause::FreqTotalNotValidated);
+        let empty_chunk = reject("chunk_decode", json!({"model": "v001", "bytes_hex": "", "n": 0}));
+        assert_eq!(cause_of(&empty_chunk, Outcome::Result(json!({"tokens": []})), &[]), Cause::ChunkBytesNotChecked);
         let flags = "435a4950763180017a01000012000000";
         assert_eq!(cause_of(&reject("decompress", json!({"model": "v001", "file_hex": flags})), accepted(), &[]), Cause::OuterHeaderNotValidated);
         // Localisation findings name file and model causes.

@@ -416,6 +416,10 @@ fn freq_table(g: &mut Gen) -> Result<(), String> {
     add(g, "extreme", &[0, i32::MIN, 0, i32::MIN + 1], 37_819, T, &["edge"])?;
     add(g, "extreme", &[-1, i32::MIN, -1], 378_194, T, &["edge"])?;
     add(g, "extreme", &[i32::MAX, i32::MAX - 1, 1, 0], 37_819, T, &["edge"])?;
+    // §11 row 10: logits spanning 2^31, so `ℓ − M` wraps (i32::MIN − 5 is
+    // positive): the wrapping subtraction gives i32::MIN the largest weight,
+    // an exact one a weight of about 0.
+    add(g, "span", &[5, i32::MIN, 0], 37_819, T, &["divergence:freq_table_span", "edge"])?;
     // Small vocabularies and totals.
     add(g, "small", &[0, 0], 37_819, 3, &["edge"])?;
     add(g, "small", &[10, 0, -10], 37_819, 4, &["edge"])?;

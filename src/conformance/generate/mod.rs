@@ -60,8 +60,8 @@ pub const LEVELS: &[&str] = &["primitive", "table", "layer", "model", "chunk", "
 /// by the generator that makes them ([`Gen::in_suites`]).
 ///
 /// Two suites are views every group shares without naming them: a case made
-/// with [`Gen::reject`] is in `reject`, and a case tagged `divergence:*` is
-/// in `divergences`.
+/// with [`Gen::reject`] is in `reject` (unless tagged `optional`), and a case
+/// tagged `divergence:*` is in `divergences`.
 #[derive(Debug, Clone, Copy)]
 pub struct Suites {
     /// The suites of the group's cases that expect a result.
@@ -132,7 +132,14 @@ impl<'p> Gen<'p> {
         }
         let group = self.group.ok_or_else(|| format!("{}: no suites declared for its group (Gen::in_suites)", case.id))?;
         let refused = case.expect.get("error") == Some(&Value::Bool(true));
-        let mut suites = if refused { [group.rejects, &["reject"]].concat() } else { group.cases.to_vec() };
+        // `optional` cases lie outside the domain where implementations must
+        // agree: in no required suite, `reject` included.
+        let optional = case.tags.iter().any(|t| t == "optional");
+        let mut suites = match (refused, optional) {
+            (true, false) => [group.rejects, &["reject"]].concat(),
+            (true, true) => group.rejects.to_vec(),
+            (false, _) => group.cases.to_vec(),
+        };
         if case.tags.iter().any(|t| t.starts_with("divergence:")) {
             suites.push("divergences");
         }

@@ -238,6 +238,17 @@ fn model_group(g: &mut Gen, m: &ModelRef, corpus: &[(String, Vec<u8>, String)]) 
             return Err(format!("{id}: the reference does not decode its own chunk"));
         }
     }
+    // A chunk of no tokens is not the empty string: the encoder's finish
+    // writes one 1 bit, so the canonical encoding of [] is the byte 80, and
+    // the reference refuses "" with n = 0 (its re-encoding check). No file
+    // holds a 0-token chunk and the spec is silent; both public
+    // implementations decode "" to []. Optional: in `divergences` only.
+    if !synthetic {
+        g.in_suites(Suites::NONE);
+        let args = json!({"model": m.name, "bytes_hex": "", "n": 0});
+        g.case(&fc, &format!("chunk.decode.{}.reject.empty_chunk", m.short), "chunk_decode", args).context(&req(m, false)).tags(&["divergence:empty_chunk", "edge", "optional"]).reject()?;
+        g.in_suites(suites_of(m));
+    }
     // A token id outside the vocabulary must be refused, never looked up
     // (§6: the embedding has V rows; §7: symbols are 0..V−1): fed to the
     // forward pass (logits, and inside a chunk), or only coded (last token).

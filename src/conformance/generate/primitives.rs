@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::rng::Rng;
 use super::{Gen, Suites};
-use crate::conformance::case::{int, obj};
+use crate::conformance::case::{as_int, int, obj};
 
 struct P<'a, 'p> {
     g: &'a mut Gen<'p>,
@@ -19,6 +19,10 @@ impl P<'_, '_> {
         let mut t: Vec<&str> = tags.to_vec();
         if !["random", "seed"].contains(&kind) && !t.contains(&kind) {
             t.push(kind);
+        }
+        // §11 row 11: a zero divisor separates "returns 0" from "raises".
+        if (self.op.starts_with("udiv") || self.op.starts_with("div")) && args.get("d").and_then(as_int) == Some(0) {
+            t.push("divergence:division_by_zero");
         }
         let file = format!("primitive/{}.jsonl", self.op);
         // Inputs outside the domain where implementations must agree are in no required suite.

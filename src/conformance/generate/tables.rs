@@ -25,6 +25,17 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel]) -> Result<(), String>
         };
         g.case(f, &id, "rope_table", json!({"rows": rows, "theta_q16": theta})).expect_digests(fields)?;
     }
+    // θ = 0 (spec §2 is silent): θ^(−2i/64) is infinite for i ≥ 1, so those
+    // angles are NaN (p = 0) or infinite, and their cos/sin NaN. The
+    // reference answers as upstream Rust does — a NaN converts to 0 — so
+    // cos[p][0] = cos(p) (θ^0 = 1) and every other entry is 0; the public
+    // Python package raises ZeroDivisionError. No model has θ = 0: the cases
+    // are optional, in the `divergences` view only.
+    g.in_suites(Suites::NONE);
+    for rows in [1usize, 2] {
+        let id = format!("table.rope_table.theta_zero.rows{rows}");
+        g.case(f, &id, "rope_table", json!({"rows": rows, "theta_q16": 0})).tags(&["divergence:rope_theta_zero", "edge", "optional"]).expect(&["cos", "sin"])?;
+    }
     let f = "table/model_tables.jsonl";
     let fields = ["exp2", "rope_rows", "rope_cos", "rope_sin", "formula_mismatches"];
     for m in ["v000", "v001"] {
