@@ -33,11 +33,14 @@ fn mean_sq_i8(x: impl Iterator<Item = i64>, d: usize) -> u64 {
     x.map(|v| (v * v) as u64).sum::<u64>() / d as u64
 }
 
-/// Scans positions `0..=upto` of one chunk (`tokens`, coded from BOS).
+/// Scans positions `0..=upto` of one chunk (`tokens`, coded from BOS):
+/// position p is fed `p == 0 ? BOS : tokens[p − 1]`, so a history of n
+/// tokens has positions 0..=n (the last one is `model_logits`' prediction
+/// after the whole history; a chunk's own tokens stop at n − 1).
 pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
     let c = model.config();
     let d = c.d_model;
-    let n = (upto + 1).min(tokens.len());
+    let n = (upto + 1).min(tokens.len() + 1);
     let mut st = ForwardState::new(model, n.max(1));
     let mut logits = vec![0i32; c.vocab_size];
     let mut trace: Vec<LayerTrace> = Vec::new();
@@ -103,4 +106,22 @@ pub fn scan(model: &Model, tokens: &[u32], upto: usize) -> Vec<Witness> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::ops::Context;
+
+    /// `model_logits {tokens: [978], positions: [1]}` (a disagreement
+    /// fuzzing found against the public Python package): the prediction
+    /// after the whole history is position 1, and its witness is there.
+    #[test]
+    fn the_position_after_the_history_is_scanned() {
+        let ctx = Context::new("../shared/models".into(), "vectors".into(), "../shared/golden/corpus".into());
+        let m = ctx.model("v001").unwrap();
+        let w: Vec<(usize, &str)> = scan(&m, &[978], 1).iter().map(|w| (w.position, w.tag)).collect();
+        assert_eq!(w.first(), Some(&(1, "udiv_round_half_up")), "{w:?}");
+        assert!(scan(&m, &[978], 0).is_empty());
+    }
 }
