@@ -10,11 +10,8 @@ started=$SECONDS
 venv=target/venv-bindings
 bash bindings/python/ci-install.sh   # maturin, pytest, numpy (.ci/run started it early)
 export PYO3_PYTHON="$PWD/$venv/bin/python"
-# Lints of the bindings crate (the root's `cargo clippy` covers only the root
-# package), in the target dir of the root's lints when .ci/run names one
-# (its check builds of czip and the dependencies are reused).
-CARGO_TARGET_DIR="${CZIP_CLIPPY_TARGET_DIR:-target}" \
-  cargo clippy --profile checked -p czip-python --all-targets --locked --no-deps -- -D warnings 2>&1
+# Lints of the bindings crate (the root's `cargo clippy` covers only the root package).
+cargo clippy --profile checked -p czip-python --all-targets --locked --no-deps -- -D warnings 2>&1
 # Build and install into the venv (editable: the package's Python files stay in place).
 VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop --profile checked --locked -m bindings/python/Cargo.toml 2>&1 | grep -v '^\s*$' | tail -3
 built=$SECONDS
