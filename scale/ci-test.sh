@@ -9,26 +9,22 @@
 # written by our czip (so both models are covered).
 #
 # Installs what it needs itself: a venv target/venv-scale with ray[data]
-# (pinned: a cp311 manylinux wheel) and tqdm, and the czip extension (the
-# bindings' CI build reused when there is one, see below). Run it after
-# bindings/python/ci-test.sh.
+# (pinned: a cp311 manylinux wheel) and tqdm (scale/ci-install.sh), and the
+# czip extension (the bindings' CI build reused when there is one, see
+# below). Run it after bindings/python/ci-test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
-RAY_VERSION=2.40.0
 profile="${CZIP_CARGO_PROFILE:-checked}"
 models="${CZIP_MODELS_DIR:-$PWD/../shared/models}"
 golden="${CZIP_GOLDEN_DIR:-$PWD/../shared/golden}"
 venv=target/venv-scale
 work=target/scale-ci
-export RAY_USAGE_STATS_ENABLED=0 SOURCE_DATE_EPOCH=1796169599
+export RAY_USAGE_STATS_ENABLED=0
 
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+bash scale/ci-install.sh   # ray[data]==2.40.0 and tqdm (.ci/run started it early)
 py="$venv/bin/python"
-if ! "$py" -c "import ray, tqdm, sys; sys.exit(ray.__version__ != '$RAY_VERSION')" 2>/dev/null; then
-  "$py" -m pip install -q --disable-pip-version-check "ray[data]==$RAY_VERSION" tqdm
-fi
-echo "ray[data] $RAY_VERSION ready ($((SECONDS - started)) s)"
+echo "ray[data] ready ($((SECONDS - started)) s)"
 # The czip extension, built once per CI run: $CZIP_PY_WHEEL, else the newest
 # target/wheels/czip-*.whl (`maturin build --release` in bindings/python),
 # else the editable build bindings/python/ci-test.sh made in
@@ -51,6 +47,10 @@ fi
 echo "czip extension ready ($((SECONDS - started)) s)"
 
 cargo build -q --profile "$profile" --locked --bins
+# Set only now: the cc crate (zstd-sys's build script) reruns when
+# SOURCE_DATE_EPOCH changes, and with it zstd, czip and its binaries: a
+# full rebuild of what `cargo test` built.
+export SOURCE_DATE_EPOCH=1796169599
 bin="target/$profile"
 rm -rf "$work"
 mkdir -p "$work/files/czip-v000-L1"

@@ -38,7 +38,7 @@ fn by_status(results: &[CaseResult], s: Status) -> Vec<&CaseResult> {
 }
 
 /// The whole corpus through a real external process passes. (The built-in
-/// engine in process passes it too: `tests/generate_corpus.rs`, which
+/// engine in process passes it too: `tests/generate_corpus/`, which
 /// replays it with the generation's context.)
 #[test]
 fn serve_passes_every_case() {

@@ -8,10 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$SECONDS
 venv=target/venv-bindings
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" pytest numpy
+bash bindings/python/ci-install.sh   # maturin, pytest, numpy (.ci/run started it early)
 export PYO3_PYTHON="$PWD/$venv/bin/python"
 # Lints of the bindings crate (the root's `cargo clippy` covers only the root package).
 cargo clippy --profile checked -p czip-python --all-targets --locked --no-deps -- -D warnings 2>&1

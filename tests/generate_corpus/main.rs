@@ -4,19 +4,26 @@
 //! to the formulas (but syn_d, off them on purpose); the §11 separators exist.
 //!
 //! The committed corpus, replayed through the runner, passes on the built-in
-//! engine (with the generation's own context: nothing computed twice).
+//! engine (with the generation's own context: nothing computed twice). The
+//! upstream golden files are checked against the engine with that context
+//! too ([`files_golden`]): the `files` suite codes the same texts with the
+//! same models, levels and `model_id_hash`es, so the generation's coded
+//! chunks and the replay's decoded payloads serve them.
 //!
 //! Regenerate the committed corpus (after changing the generator) with
 //! `czip-conformance generate`.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod files_golden;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use czip::conformance::case::{as_array, from_jsonl, Case};
-use czip::conformance::compare::Status;
+use czip::conformance::compare::{CaseResult, Status};
 use czip::conformance::generate::{generate_all_keeping_context, GenerateOptions, GenerateSummary};
 use czip::conformance::implementation::Builtin;
 use czip::conformance::ops::Context;
@@ -73,12 +80,55 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// The generation (into a scratch directory) and the committed corpus
+/// replayed on the built-in engine with the generation's context: done once
+/// per test binary, shared by the tests that need the engine's work.
+struct Generated {
+    tmp: PathBuf,
+    /// The committed cases and their results (in order).
+    cases: Vec<Case>,
+    replay: Vec<CaseResult>,
+    /// The engine with the generation's context, its memo filled by the
+    /// generation (coded chunks) and the replay (decoded payloads).
+    engine: Builtin,
+}
+
+impl Generated {
+    fn ctx(&self) -> &Context {
+        &self.engine.ctx
+    }
+}
+
+/// The shared generation and replay, or None (skipped) when the inputs are absent.
+fn generated() -> Option<&'static Generated> {
+    static GENERATED: OnceLock<Option<Generated>> = OnceLock::new();
+    GENERATED
+        .get_or_init(|| {
+            let (models, corpus) = inputs()?;
+            let tmp = temp_dir("det");
+            let (out, suites) = (tmp.join("vectors"), tmp.join("suites"));
+            let (_, reference_ctx) = generate_into(&out, &suites, &models, &corpus);
+            // Every committed case through the runner and the built-in engine.
+            // The generator's context answers, so work the generation did
+            // (every text's coded chunks, short texts' decoding) is not done
+            // twice; each answer is still judged against the committed
+            // expectation. (`tests/conformance_runner.rs` runs the same corpus
+            // through `serve`.)
+            let cases = load_cases(&repo().join("vectors")).expect("the committed corpus loads");
+            let plain = Context::new(models, out, corpus);
+            let started = Instant::now();
+            let mut engine = Builtin::new(reference_ctx);
+            let replay = run_cases(&mut engine, &plain, &cases, &|_, _| {});
+            eprintln!("{} committed cases run in process ({:.1} s after generation)", cases.len(), started.elapsed().as_secs_f64());
+            Some(Generated { tmp, cases, replay, engine })
+        })
+        .as_ref()
+}
+
 #[test]
 fn generation_is_deterministic_and_matches_the_committed_corpus() {
-    let Some((models, corpus)) = inputs() else { return };
-    let tmp = temp_dir("det");
-    let (out, suites) = (tmp.join("vectors"), tmp.join("suites"));
-    let (_, reference_ctx) = generate_into(&out, &suites, &models, &corpus);
+    let Some(g) = generated() else { return };
+    let (out, suites) = (g.tmp.join("vectors"), g.tmp.join("suites"));
     let got = tree(&out, &[]);
     let want = tree(&repo().join("vectors"), &["README.md"]);
     let diff: Vec<&String> = got.keys().chain(want.keys()).filter(|k| got.get(*k) != want.get(*k)).collect();
@@ -88,22 +138,16 @@ fn generation_is_deterministic_and_matches_the_committed_corpus() {
     let diff: Vec<&String> = got.keys().chain(want.keys()).filter(|k| got.get(*k) != want.get(*k)).collect();
     assert!(diff.is_empty(), "regenerated suites/ differs from the committed one in {diff:?}");
 
-    // Every committed case through the runner and the built-in engine: all
-    // pass. The generator's context answers, so work the generation did
-    // (every text's coded chunks, short texts' decoding) is not done twice;
-    // each answer is still judged against the committed expectation.
-    // (`tests/conformance_runner.rs` runs the same corpus through `serve`.)
-    let cases = load_cases(&repo().join("vectors")).expect("the committed corpus loads");
-    let suites = load_suites(&repo().join("suites"), &cases).expect("suites load");
+    // Every committed case through the runner and the built-in engine: all pass.
+    let suites = load_suites(&repo().join("suites"), &g.cases).expect("suites load");
     assert!(suites.iter().all(|s| !s.cases.is_empty()), "every suite has cases");
-    let plain = Context::new(models.clone(), out.clone(), corpus.clone());
-    let started = Instant::now();
-    let results = run_cases(&mut Builtin::new(reference_ctx), &plain, &cases, &|_, _| {});
-    let failed: Vec<String> = results.iter().filter(|r| r.status != Status::Pass).map(|r| format!("{} {:?}: {}", r.id, r.status, r.message)).collect();
+    let failed: Vec<String> = g.replay.iter().filter(|r| r.status != Status::Pass).map(|r| format!("{} {:?}: {}", r.id, r.status, r.message)).collect();
     assert!(failed.is_empty(), "the built-in engine does not pass {} cases: {:#?}", failed.len(), &failed[..failed.len().min(10)]);
-    assert_eq!(results.len(), cases.len());
-    eprintln!("{} committed cases pass in process ({:.1} s after generation)", cases.len(), started.elapsed().as_secs_f64());
-    let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(g.replay.len(), g.cases.len());
+    eprintln!("{} committed cases pass in process", g.cases.len());
+    // Nothing reads the scratch files any more (the shared context needs
+    // only the published models and the corpus).
+    let _ = std::fs::remove_dir_all(&g.tmp);
 }
 
 #[test]
