@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{czip, stderr};
+use common::{czip, s, stderr};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -13,9 +13,6 @@ use czip::container::{compress as outer_compress, read_file, OuterCodec, ReadLim
 
 const BIN: &str = env!("CARGO_BIN_EXE_czip");
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 struct Env {
     v000: PathBuf,

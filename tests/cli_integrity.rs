@@ -4,11 +4,8 @@
 
 mod common;
 
-use common::{assert_ok, czip, stderr};
+use common::{assert_ok, czip, s, stderr};
 
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 #[test]
 fn zstd_files_carry_a_checksum_that_catches_a_flipped_payload_bit() {

@@ -10,16 +10,13 @@
 
 mod common;
 
-use common::{assert_ok, stderr, without_times};
+use common::{assert_ok, s, stderr, without_times};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_czip");
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 struct Env {
     v000: PathBuf,

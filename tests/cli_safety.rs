@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{czip, stderr};
+use common::{czip, s, stderr};
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
@@ -16,9 +16,6 @@ use czip::container::{read_file, write_file, ReadLimits};
 
 const BIN: &str = env!("CARGO_BIN_EXE_czip");
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Exit 1 and exactly this one line on stderr.
 fn assert_fails_with(o: &Output, line: &str) {

@@ -6,16 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{czip, stderr, stdout};
+use common::{czip, s, stderr, stdout};
 use czip::container::{read_file, OuterCodec, ReadLimits};
 use czip::pipeline::{level_to_chunk_log2, CompressOptions, DecompressOptions, Engine, TextTrace};
 use czip::Model;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 struct Env {
     models: PathBuf,

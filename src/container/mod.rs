@@ -113,7 +113,7 @@ pub use outer_codec::{
 /// payload may carry the zstd frame checksum, which every reader verifies
 /// (a file that reads at all has passed it). `file` is the whole file.
 pub fn integrity(file: &[u8]) -> &'static str {
-    let codec = file.get(7).copied().and_then(OuterCodec::from_id);
+    let codec = OuterHeader::parse(file).ok().map(|h| h.codec);
     let stream = file.get(OUTER_HEADER_LEN..).unwrap_or(&[]);
     match codec.and_then(|c| carries_checksum(c, stream).map(|has| (c, has))) {
         Some((OuterCodec::Zstd, true)) => "zstd checksum verified",

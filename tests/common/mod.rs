@@ -128,3 +128,8 @@ pub fn without_times(text: &str) -> String {
         })
         .collect()
 }
+
+/// A path as a command-line argument (the tests' paths are UTF-8).
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}

@@ -14,7 +14,7 @@
 //! agree on byte for byte. Every file still gets its own container writing
 //! or reading, outer codec and comparison.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use czip::conformance::case::{hex, sha256_hex, unhex};
 use czip::conformance::ops::{reference, Context, Outcome};
@@ -95,14 +95,14 @@ fn normative_files_decompress_to_their_text() {
 
 /// The compress cases of the committed `files` suite by (model, level,
 /// codec, text, model_id_hash): their engine work is what the tests here reuse.
-fn files_suite_compressions() -> BTreeMap<(String, Option<u64>, String, String, String), Value> {
-    let mut m = BTreeMap::new();
+fn files_suite_compressions() -> BTreeSet<(String, Option<u64>, String, String, String)> {
+    let mut m = BTreeSet::new();
     for model in ["v000", "v001"] {
         for c in common::read_jsonl(&common::repo(&format!("vectors/file/{model}.jsonl"))).into_iter().filter(|c| c["op"] == "compress") {
             let a = &c["args"];
             if let (Some(text), Some(hash)) = (a["text"]["corpus"].as_str(), a["model_id_hash"].as_str()) {
                 let key = (model.to_string(), a["level"].as_u64(), a["codec"].as_str().unwrap().to_string(), text.to_string(), hash.to_string());
-                m.insert(key, c["expect"].clone());
+                m.insert(key);
             }
         }
     }
@@ -119,7 +119,7 @@ fn the_files_suite_compresses_every_golden_text() {
     for e in &g.entries {
         let text = e["text"].as_str().unwrap().trim_start_matches("corpus/");
         let key = (model_name(e).to_string(), level_of(e).as_u64(), e["codec"].as_str().unwrap().to_string(), text.to_string(), e["model_id_hash"].as_str().unwrap().to_string());
-        assert!(suite.contains_key(&key), "{}: no files-suite compress case {key:?}", e["path"]);
+        assert!(suite.contains(&key), "{}: no files-suite compress case {key:?}", e["path"]);
     }
 }
 
