@@ -49,19 +49,64 @@ impl<'a> Decoder<'a> {
     /// input bytes (even with `T > 2^30` or zero frequencies).
     pub fn decode(&mut self, cum: &[u32]) -> Result<usize, CoderError> {
         let (vocab, total) = table_total(cum)?;
-        debug_assert!(self.lo <= self.code && self.code <= self.hi);
-        let range = u64::from(self.hi - self.lo) + 1; // <= 2^32
-        let offset = u64::from(self.code - self.lo) + 1; // 1..=range
-        let value = (offset * u64::from(total) - 1) / range; // <= T - 1 < 2^32
-        let value = u32::try_from(value).unwrap_or(u32::MAX);
+        let value = self.value(total);
         let symbol = cum.partition_point(|&c| c <= value).min(vocab - 1);
         let (low, high) = symbol_edges(cum, symbol, total)?;
         if !(low <= value && value < high) {
             return Err(CoderError::NotCumulative { symbol });
         }
-        (self.lo, self.hi) = narrow(self.lo, self.hi, (low, high), total, symbol)?;
-        self.renormalize();
+        self.take((low, high), total, symbol)?;
         Ok(symbol)
+    }
+
+    /// Decodes `symbol` if it is the next one, knowing only its interval
+    /// `[low, high)` in a table of total `T` (what [`decode`](Self::decode)
+    /// looks up in the table): `Ok(true)` and the state advanced when the
+    /// decoder's value lies in the interval, `Ok(false)` and the state
+    /// unchanged when it does not.
+    ///
+    /// For any cumulative table holding that interval for `symbol`, this is
+    /// exactly `decode(cum) == Ok(symbol)`: `decode` returns the smallest `j`
+    /// with `value < C[j]`; if `C[symbol−1] <= value < C[symbol]`, every
+    /// `j < symbol` has `C[j] <= C[symbol−1] <= value`, so that `j` is
+    /// `symbol`; otherwise it is another symbol. For callers that know which
+    /// symbol to expect and its interval but not the whole table (a check of
+    /// bytes against known tokens).
+    ///
+    /// # Errors
+    /// [`CoderError::ZeroTotal`], [`CoderError::NotCumulative`] (`low > high`
+    /// or `high > T`), and [`CoderError::EmptyInterval`] as the encoder's.
+    pub fn decode_expected(&mut self, (low, high): (u32, u32), total: u32, symbol: usize) -> Result<bool, CoderError> {
+        if total == 0 {
+            return Err(CoderError::ZeroTotal);
+        }
+        if low > high || high > total {
+            return Err(CoderError::NotCumulative { symbol });
+        }
+        let value = self.value(total);
+        if !(low <= value && value < high) {
+            return Ok(false);
+        }
+        self.take((low, high), total, symbol)?;
+        Ok(true)
+    }
+
+    /// The decoded value in a table of total `T >= 1`:
+    /// `⌊((code − lo + 1)·T − 1) / r⌋`, in `0..T` (see [`decode`](Self::decode)).
+    fn value(&self, total: u32) -> u32 {
+        debug_assert!(self.lo <= self.code && self.code <= self.hi && total > 0);
+        let range = u64::from(self.hi - self.lo) + 1; // <= 2^32
+        let offset = u64::from(self.code - self.lo) + 1; // 1..=range
+        let value = (offset * u64::from(total) - 1) / range; // <= T - 1 < 2^32
+        u32::try_from(value).unwrap_or(u32::MAX)
+    }
+
+    /// Narrows to the decoded symbol's interval (which contains the value)
+    /// exactly as the encoder does, then renormalises.
+    fn take(&mut self, interval: (u32, u32), total: u32, symbol: usize) -> Result<(), CoderError> {
+        (self.lo, self.hi) = narrow(self.lo, self.hi, interval, total, symbol)?;
+        self.renormalize();
+        Ok(())
     }
 
     /// The §7 loop, shifting the next input bit into `code` alongside the

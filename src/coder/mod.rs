@@ -554,6 +554,38 @@ mod tests {
             prop_assert_eq!(decode_all(&cum, &again, n), syms);
         }
 
+        /// `decode_expected` with symbol j's interval is `decode == Ok(j)`:
+        /// same answer and, when it decodes, the same state afterwards — for
+        /// any non-decreasing table (zero frequencies, T up to u32::MAX), any
+        /// bytes and any expected symbols (right or wrong).
+        #[test]
+        fn decode_expected_is_decode_with_one_interval(
+            bytes in proptest::collection::vec(any::<u8>(), 0..48),
+            vocab in 1usize..40, total in 1u32..=u32::MAX, seed: u64, guesses in proptest::collection::vec(any::<u16>(), 0..120),
+        ) {
+            let cum = make_table(vocab, total.max(vocab as u32), 0, seed);
+            let total = cum[vocab - 1];
+            let mut full = Decoder::new(&bytes);
+            let mut expecting = Decoder::new(&bytes);
+            for g in guesses {
+                let j = usize::from(g) % vocab;
+                let low = if j == 0 { 0 } else { cum[j - 1] };
+                let before = expecting.clone();
+                let hit = expecting.decode_expected((low, cum[j]), total, j).unwrap();
+                let mut probe = full.clone();
+                let decoded = probe.decode(&cum).unwrap();
+                prop_assert_eq!(hit, decoded == j);
+                if hit {
+                    full = probe;
+                } else {
+                    prop_assert_eq!(format!("{expecting:?}"), format!("{before:?}"));
+                    full.decode(&cum).unwrap();
+                    expecting = full.clone();
+                }
+                prop_assert_eq!(format!("{expecting:?}"), format!("{full:?}"));
+            }
+        }
+
         /// Garbage tables and symbols: only `Result`s, no panics.
         #[test]
         fn garbage_never_panics(

@@ -36,6 +36,7 @@ pub mod ops;
 pub mod report;
 pub mod runner;
 pub mod select;
+pub mod shared_coding;
 pub mod score;
 pub mod shard;
 pub mod suite;

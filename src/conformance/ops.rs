@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::case::{array, as_array, as_int, hex, int, unhex, Dtype};
 use super::op_table::{check_args, Op};
+use super::shared_coding::SharedCoding;
 use crate::coder::{Decoder, Encoder};
 use crate::container::{OuterCodec, ReadLimits};
 use crate::freq_table::build_cumfreqs_with;
@@ -22,7 +23,7 @@ use crate::model::forward::walk_chunk;
 use crate::model::{Kernel, Requant, StageValues, Variant};
 use crate::numerics as n;
 use crate::pipeline::{
-    compress_staged, decompress_staged, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions, EncodedChunks, Engine,
+    compress_staged, decompress_staged, level_to_chunk_log2, ChunkCoder, CompressOptions, DecompressOptions, Engine,
 };
 use crate::tables::{check_tables, exp2_table, rope_tables};
 use crate::Model;
@@ -54,12 +55,12 @@ pub struct Context {
     pub corpus_dir: PathBuf,
     kernel: Kernel,
     models: Mutex<HashMap<String, Arc<Model>>>,
-    /// The engine's work shared by file cases that differ only in the outer
-    /// codec or the recorded `model_id_hash`: coded chunks by (model, text
-    /// SHA-256, k) and decoded tokens by (model, inner payload SHA-256).
-    /// Both are pure functions of their keys; every case still runs its own
-    /// container writing or reading, outer codec and final checks.
-    encoded: Memo<(String, String, u8), EncodedChunks>,
+    /// The engine's work shared by file cases: coded chunks by (model, text
+    /// SHA-256, k), with the model steps of equal chunk prefixes computed
+    /// once ([`SharedCoding`]), and decoded tokens by (model, inner payload
+    /// SHA-256). All are pure functions of their keys; every case still
+    /// runs its own container writing or reading, outer codec and checks.
+    shared: SharedCoding,
     decoded: Memo<(String, String), Vec<Vec<u32>>>,
 }
 
@@ -80,7 +81,7 @@ impl Context {
             corpus_dir,
             kernel: Kernel::best(),
             models: Mutex::new(HashMap::new()),
-            encoded: Mutex::new(HashMap::new()),
+            shared: SharedCoding::default(),
             decoded: Mutex::new(HashMap::new()),
         }
     }
@@ -99,6 +100,18 @@ impl Context {
     /// The pipeline with this context's kernel, on the caller's pool.
     fn engine(&self) -> Engine {
         Engine::default().with_kernel(self.kernel)
+    }
+
+    /// Tells the context that a `compress` request with `args` will come
+    /// (the runner calls it for every compress case before a run): the
+    /// first compression of a text then codes every length planned for it,
+    /// shorter chunks from longer ones ([`SharedCoding::plan`]). Arguments
+    /// that would be refused plan nothing.
+    pub fn plan_compress(&self, args: &Value) {
+        if let Ok(CompressRequest { model, m, text, opts }) = compress_args(self, args) {
+            let k = opts.chunk_log2.unwrap_or(m.config().max_chunk_log2);
+            self.shared.plan(model, &super::case::sha256_hex(&text), k);
+        }
     }
 
     /// `v000` / `v001` (published, from the models dir) or
@@ -366,23 +379,11 @@ fn dispatch(ctx: &Context, op: Op, a: &Value, variant: Variant) -> OpResult {
         }
         // §8–§9 files
         Op::Compress => {
-            let model = str_arg(a, "model")?;
-            let m = ctx.model(model)?;
-            let text = ctx.text(arg(a, "text")?)?;
-            let level = match arg(a, "level")? {
-                Value::Null => None,
-                l => Some(as_int(l).and_then(|l| u8::try_from(l).ok()).and_then(level_to_chunk_log2).ok_or("argument \"level\": expected 1..5 or null")?),
-            };
-            let codec: OuterCodec = str_arg(a, "codec")?.parse().map_err(|e| format!("argument \"codec\": {e}"))?;
-            let hash = match a.get("model_id_hash") {
-                None | Some(Value::Null) => None,
-                Some(h) => Some(h.as_str().and_then(|h| u32::from_str_radix(h, 16).ok()).ok_or("argument \"model_id_hash\": expected 8 hex digits")?),
-            };
-            let opts = CompressOptions { chunk_log2: level, codec, model_id_hash: hash };
-            // = pipeline::compress, its coding stage shared by equal (model, text, k)
+            let CompressRequest { model, m, text, opts } = compress_args(ctx, a)?;
+            // = pipeline::compress, its coding stage shared (SharedCoding)
             let text_sha = super::case::sha256_hex(&text);
             let file = compress_staged(&m, &opts, |k| {
-                Context::memo(&ctx.encoded, (model.to_string(), text_sha, k), || ctx.engine().encode_chunks(&m, &text, Some(k), None))
+                ctx.shared.encode(ctx.kernel, (model, &m), (&text, &text_sha), k, || ctx.engine().encode_chunks(&m, &text, Some(k), None))
             })
             .map_err(|e| e.to_string())?;
             Ok(json!({ "file_hex": hex(&file) }))
@@ -397,12 +398,39 @@ fn dispatch(ctx: &Context, op: Op, a: &Value, variant: Variant) -> OpResult {
             // a policy on top of it; see src/pipeline/model_check.rs).
             // = pipeline::decompress_with, its decoding stage shared by equal payloads
             let text = decompress_staged(&m, &file, &DecompressOptions::SPEC_LITERAL, |f| {
-                Context::memo(&ctx.decoded, (model.to_string(), super::case::sha256_hex(&f.payload)), || ctx.engine().decode_file(&m, f, None))
+                Context::memo(&ctx.decoded, (model.to_string(), super::case::sha256_hex(&f.payload)), || {
+                    ctx.shared.decode(model, &m, f, || ctx.engine().decode_file(&m, f, None))
+                })
             })
             .map_err(|e| e.to_string())?;
             Ok(json!({ "text_hex": hex(&text) }))
         }
     }
+}
+
+/// A `compress` request's arguments, read.
+struct CompressRequest<'a> {
+    model: &'a str,
+    m: Arc<Model>,
+    text: Vec<u8>,
+    opts: CompressOptions,
+}
+
+/// Reads a `compress` request's arguments.
+fn compress_args<'a>(ctx: &Context, a: &'a Value) -> Result<CompressRequest<'a>, String> {
+    let model = str_arg(a, "model")?;
+    let m = ctx.model(model)?;
+    let text = ctx.text(arg(a, "text")?)?;
+    let level = match arg(a, "level")? {
+        Value::Null => None,
+        l => Some(as_int(l).and_then(|l| u8::try_from(l).ok()).and_then(level_to_chunk_log2).ok_or("argument \"level\": expected 1..5 or null")?),
+    };
+    let codec: OuterCodec = str_arg(a, "codec")?.parse().map_err(|e| format!("argument \"codec\": {e}"))?;
+    let model_id_hash = match a.get("model_id_hash") {
+        None | Some(Value::Null) => None,
+        Some(h) => Some(h.as_str().and_then(|h| u32::from_str_radix(h, 16).ok()).ok_or("argument \"model_id_hash\": expected 8 hex digits")?),
+    };
+    Ok(CompressRequest { model, m, text, opts: CompressOptions { chunk_log2: level, codec, model_id_hash } })
 }
 
 fn shift(a: &Value, max: u32) -> Result<u32, String> {

@@ -107,8 +107,32 @@ impl<'m> ChunkCoder<'m> {
 
     /// Encodes `tokens` as one chunk. On failure, returns the position.
     pub fn encode(&mut self, tokens: &[u32]) -> Result<Vec<u8>, (usize, ChunkFailure)> {
-        self.batch.reset_slot(0);
         let mut enc = Encoder::with_buffer(Vec::with_capacity(tokens.len() * 2 + 8));
+        let total = self.model.target_total();
+        self.each_interval(tokens, |p, iv, t| enc.encode_interval(iv, total, t as usize).map_err(|e| (p, ChunkFailure::Coder(e))))?;
+        Ok(enc.finish())
+    }
+
+    /// The coding interval of each token of `tokens` coded as one chunk, in
+    /// order, into `out` (cleared first): exactly what [`encode`](Self::encode)
+    /// codes, for callers that code them later or check bytes against them.
+    /// On failure `out` holds the intervals of the positions before it.
+    pub fn intervals(&mut self, tokens: &[u32], out: &mut Vec<(u32, u32)>) -> Result<(), (usize, ChunkFailure)> {
+        out.clear();
+        self.each_interval(tokens, |_, iv, _| {
+            out.push(iv);
+            Ok(())
+        })
+    }
+
+    /// Calls `each(position, interval, token)` for the chunk's tokens in
+    /// order, stopping at the first failure (its own or `each`'s).
+    fn each_interval(
+        &mut self,
+        tokens: &[u32],
+        mut each: impl FnMut(usize, (u32, u32), u32) -> Result<(), (usize, ChunkFailure)>,
+    ) -> Result<(), (usize, ChunkFailure)> {
+        self.batch.reset_slot(0);
         let bos = self.model.config().bos;
         // As in the one-token order, a token outside the vocabulary fails in
         // the coder at its own position, before any step uses it as context:
@@ -129,13 +153,12 @@ impl<'m> ChunkCoder<'m> {
             self.block_intervals(block);
             drop(timer);
             let _t = stage_timers::start(Stage::Coder);
-            let total = self.model.target_total();
             for (i, (iv, &t)) in self.intervals.iter_mut().zip(block).enumerate() {
                 let iv = std::mem::replace(iv, Ok((0, 0))).map_err(|e| (start + i, e))?;
-                enc.encode_interval(iv, total, t as usize).map_err(|e| (start + i, ChunkFailure::Coder(e)))?;
+                each(start + i, iv, t)?;
             }
         }
-        Ok(enc.finish())
+        Ok(())
     }
 
     /// Decodes `n` tokens from `bytes`, appending them to `out`. On failure,

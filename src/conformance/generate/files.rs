@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::models::{corpus, corpus_ref};
 use super::synthetic::SyntheticModel;
@@ -81,6 +81,9 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
     }
     let started = std::time::Instant::now();
     let ctx = &g.ctx;
+    for &(ti, level, xi) in &tasks {
+        ctx.plan_compress(&compress_args(&targets[ti], level, &texts[xi]));
+    }
     let results: Vec<Compressed> =
         tasks.par_iter().map(|&(ti, level, xi)| compress_one(ctx, &targets[ti], level, &texts[xi])).collect::<Result<_, String>>()?;
     let tokens: usize = results.iter().map(|r| r.tokens).sum();
@@ -107,6 +110,12 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
 /// `text_sha256` is that of the original text, which a lossless file must give.
 const ROUNDTRIP_MAX: usize = 3000;
 
+/// The reference's `compress` request for a text and target (brotli; the
+/// zstd twin is derived from its file).
+fn compress_args(t: &Target, level: Option<u8>, (name, _, sha): &(String, Vec<u8>, String)) -> Value {
+    json!({"model": t.model, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": t.hash})
+}
+
 /// One text compressed by the reference, and its zstd twin.
 struct Compressed {
     brotli: Vec<u8>,
@@ -118,9 +127,8 @@ struct Compressed {
 }
 
 fn compress_one(ctx: &Context, t: &Target, level: Option<u8>, text: &(String, Vec<u8>, String)) -> Result<Compressed, String> {
-    let (name, bytes, sha) = text;
-    let args = json!({"model": t.model, "text": corpus_ref(name, sha), "level": level, "codec": "brotli", "model_id_hash": t.hash});
-    let ans = match reference(ctx, "compress", &args) {
+    let (name, bytes, _) = text;
+    let ans = match reference(ctx, "compress", &compress_args(t, level, text)) {
         Outcome::Result(v) => v,
         other => return Err(format!("compress {name} with {}: {other:?}", t.model)),
     };

@@ -140,6 +140,9 @@ pub fn run_watched(imp: &mut dyn Implementation, ctx: &Context, cases: &[Case], 
         watch(&Tick { done: done.fetch_add(1, Relaxed) + 1, total, failed, index });
     };
     if let Some(b) = imp.as_builtin() {
+        for c in cases.iter().filter(|c| c.op == "compress") {
+            b.ctx.plan_compress(&c.args);
+        }
         let results = cases
             .par_iter()
             .enumerate()
