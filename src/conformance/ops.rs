@@ -396,7 +396,8 @@ fn dispatch(ctx: &Context, op: Op, a: &Value, variant: Variant) -> OpResult {
             // the spec says a reader must not reject on model_id_hash (the
             // engine's default refusal of another published model's hash is
             // a policy on top of it; see src/pipeline/model_check.rs).
-            // = pipeline::decompress_with, its decoding stage shared by equal payloads
+            // = pipeline::decompress_with, its decoding stage shared by equal
+            // payloads and with the compressions (SharedCoding)
             let text = decompress_staged(&m, &file, &DecompressOptions::SPEC_LITERAL, |f| {
                 Context::memo(&ctx.decoded, (model.to_string(), super::case::sha256_hex(&f.payload)), || {
                     ctx.shared.decode(model, &m, f, || ctx.engine().decode_file(&m, f, None))

@@ -6,13 +6,15 @@
 //! reproduced.
 //!
 //! The engine answers through the reference ops (`compress`, `decompress`
-//! = `pipeline::compress` / `pipeline::decompress_with`) with the
-//! generation's context ([`super::generated`]): the `files` suite codes
-//! every golden (model, level, text, `model_id_hash`) (a test below checks
-//! it), so its coded chunks serve the compressions here, and the replay's
-//! decoded payloads the decompressions of the payloads upstream and we
-//! agree on byte for byte. Every file still gets its own container writing
-//! or reading, outer codec and comparison.
+//! = `pipeline::compress` / `pipeline::decompress_with` with their coding
+//! stages shared, `conformance::shared_coding`) with the generation's
+//! context ([`super::generated`]): the `files` suite codes every golden
+//! (model, level, text, `model_id_hash`) (a test below checks it), so its
+//! coded chunks serve the compressions here, and the replay's decoded
+//! payloads the decompressions of the payloads upstream and we agree on
+//! byte for byte. Every file still gets its own container writing or
+//! reading, outer codec and comparison. (The engine's own decoder,
+//! `pipeline::decompress`, decodes golden files in `tests/hostile_bitflip.rs`.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -91,6 +93,35 @@ fn normative_files_decompress_to_their_text() {
     }
     eprintln!("{n} normative files decode to their corpus text ({} distinct payloads decoded)", decoded.len());
     assert_eq!(n, 32 * 12 + 20);
+}
+
+/// The engine's own decoder (`pipeline::decompress`: lockstep groups of
+/// chunks, not the reference ops' shared decoding) on one long text at every
+/// chunk length: 7,593 tokens of `lcet10_16k.txt` in 119 chunks of 64 down
+/// to 8 of 1,024 (v001 L1–L5), and in 64-token chunks with v000.
+#[test]
+fn the_engines_own_decoder_reads_a_long_golden_text_at_every_length() {
+    let (Some(g), Some(gen)) = (golden(), super::generated()) else { return };
+    let ctx = gen.ctx();
+    let files: Vec<&Value> = g
+        .entries
+        .iter()
+        .filter(|e| e["normative"] == true && e["text"] == "corpus/lcet10_16k.txt" && e["codec"] == "brotli")
+        .collect();
+    let read: Vec<(String, usize)> = files
+        .par_iter()
+        .map(|e| {
+            let model = ctx.model(model_name(e)).expect("model loads");
+            let bytes = std::fs::read(g.dir.join(e["path"].as_str().unwrap())).unwrap();
+            let text = czip::pipeline::decompress(&model, &bytes, None).unwrap_or_else(|err| panic!("{}: {err}", e["path"]));
+            assert!(text == std::fs::read(g.dir.join("corpus/lcet10_16k.txt")).unwrap(), "{}", e["path"]);
+            let chunks = read_file(&bytes, &ReadLimits::default()).unwrap().chunk_count();
+            (e["path"].as_str().unwrap().to_string(), chunks)
+        })
+        .collect();
+    let mut chunks: Vec<usize> = read.iter().map(|r| r.1).collect();
+    chunks.sort_unstable();
+    assert_eq!(chunks, [8, 15, 30, 60, 119, 119], "{read:?}");
 }
 
 /// The compress cases of the committed `files` suite by (model, level,
