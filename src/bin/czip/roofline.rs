@@ -16,7 +16,7 @@ const PEAK_BUDGET: Duration = Duration::from_millis(900);
 /// count (multiply-adds per second).
 pub fn print_peaks(engine: &Engine) -> f64 {
     let threads = engine.threads();
-    println!("int8 peak: the engine's packed kernel on cache-resident operands (256×384 weights, 64 rows), best of 3");
+    println!("int8 peak: the engine's packed kernel on cache-resident operands (256×384 weights, 64 rows), best of 45 windows of 20 ms");
     println!("{:<8} {:>18} {:>18}", "kernel", "1 thread", format!("{threads} threads"));
     let mut engine_peak = 0.0;
     for k in Kernel::ALL.into_iter().filter(|k| k.is_available()) {
