@@ -371,7 +371,7 @@ proptest! {
                 match shape {
                     0 => r,
                     1 => { walk = walk.saturating_add(r.wrapping_abs() % 64 - 16); walk }
-                    2 => { if rng.next() % 50 == 0 { walk = walk.saturating_add(r.wrapping_abs()); } walk - (rng.next() % 3) as i32 }
+                    2 => { if rng.next().is_multiple_of(50) { walk = walk.saturating_add(r.wrapping_abs()); } walk - (rng.next() % 3) as i32 }
                     _ => rng.i32(),
                 }
             })
