@@ -437,6 +437,32 @@ fn weighted_sum_matches_the_plain_sum() {
     }
 }
 
+/// The softmax of every kernel over a value cache cleared and refilled over
+/// stale bytes (every slot of the last fill set, then forgotten), at every
+/// length: the unfilled slots of the last group are never weighted.
+#[test]
+fn softmax_ignores_stale_value_bytes() {
+    let e = exp2_table();
+    let mut rng = XorShift(17);
+    let n = 70;
+    let mut packed = PackedValues::with_capacity(n);
+    let mut scratch = SoftmaxScratch::new(n);
+    for (fill, extreme) in [(n, -128i8), (37, 127), (n, -128), (1, 127), (6, -128)] {
+        packed.clear();
+        let rows: Vec<i8> = (0..fill * 64).map(|i| if i % 3 == 0 { extreme } else { rng.i8_full() }).collect();
+        for len in 1..=fill {
+            packed.push(&rows[(len - 1) * 64..len * 64]);
+            let scores: Vec<i32> = (0..len).map(|_| rng.i32() % 5000).collect();
+            let want = reference_head(&scores, None, &rows[..len * 64], &e);
+            for kernel in available_kernels() {
+                let mut got = [0i8; 64];
+                softmax_head(kernel, &scores, None, &packed, &Exp2Lut::new(&e), &mut scratch, &mut got);
+                assert_eq!(got, want, "{kernel:?} fill {fill} len {len}");
+            }
+        }
+    }
+}
+
 /// The vectorised head output against the reference division, around the
 /// clamp boundary, the rounding ties and the largest divisors.
 #[test]
