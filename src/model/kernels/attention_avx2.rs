@@ -12,9 +12,9 @@
 //! them belong to the current segment, and at that lane the run ends, `S`
 //! and `acc` are rescaled and a new segment starts (within the same block).
 //!
-//! The positions are taken in *runs* of up to [`RUN_BLOCKS`] blocks (64
+//! The positions are taken in *runs* of up to `RUN_BLOCKS` blocks (64
 //! positions, 16 groups of the value cache) inside one segment: first the
-//! run's weights (the new-maximum search and [`exp8`], masked to zero
+//! run's weights (the new-maximum search and `exp8`, masked to zero
 //! outside the segment), summed in u32 lanes for `S`, each split into bytes
 //! `w = 256·hi + lo` and stored as i16 per group (`[lo_0..lo_3, hi_0..hi_3]`,
 //! one `vpackusdw`); then the run's value sum, added to `acc` (i64) at once.
@@ -37,7 +37,7 @@
 //! within 2^29.1: exact in i32. A run's weight sum is at most `64·65535`
 //! (u32 lanes); `S` and `acc` as in `OnlineSoftmax` (`S < 2^29`,
 //! `|acc| < 2^36`); the rescale is the portable one
-//! ([`rescale`](super::elementwise::rescale)).
+//! ([`rescale`]).
 
 use std::arch::x86_64::*;
 

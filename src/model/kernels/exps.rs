@@ -81,8 +81,9 @@ multiversion! {
     /// (at most 65536·65535 < 2^32 for the at most 65,536 positions of a
     /// softmax scratch: exact in u32). Sixteen positions at a time; the last
     /// partial group is padded with `m`, computed whole, and only its real
-    /// part kept. (The AVX-512 softmax computes its weights in registers:
-    /// [`attention_avx512`](super::attention_avx512).)
+    /// part kept. (The fused softmaxes compute their weights in registers:
+    /// [`attention_avx512`](super::attention_avx512),
+    /// [`attention_avx2`](super::attention_avx2).)
     pub fn segment_weights(sc: &[i32], m: i32, exp2: &[u32; 256], w: &mut [u32], sum: &mut u32) {
         let n = sc.len();
         let full = n - n % 16;
