@@ -16,6 +16,7 @@ use czip::tables::exp2_table;
 
 mod common;
 use common::XorShift;
+use proptest::prelude::*;
 
 fn edge_i32() -> Vec<i32> {
     let mut v = vec![0, 1, -1, 2, -2, i32::MIN, i32::MAX, i32::MIN + 1, i32::MAX - 1];
@@ -295,6 +296,100 @@ fn softmax_at_its_width_bounds() {
     }
 }
 
+/// Every kernel's softmax against the reference head loop where the fused
+/// passes change state: a new maximum at every position 0..=130 (every lane
+/// of the AVX2 kernel's 8-lane and the AVX-512 kernel's 16-lane blocks, the
+/// edges of their 64-position runs) and a second, higher one after it; with
+/// no sink, a sink below, at, and far below the scores; the other scores
+/// flat, far below the maximum (their exps underflow to the floor weight
+/// 1), or wrapped (differences beyond the i32 range, which the reference
+/// takes wrapping); with the extreme values.
+#[test]
+fn softmax_new_maxima_at_every_block_and_run_edge() {
+    let e = exp2_table();
+    let lut = Exp2Lut::new(&e);
+    let n = 200;
+    let mut scratch = SoftmaxScratch::new(n);
+    let mut rng = XorShift(5);
+    let shapes = [(0, 5, 9), (-1_000_000, 0, 1), (i32::MIN, i32::MAX - 1, 1), (-40, -39, 1), (100, 100_000_000, 400_000_000)];
+    for at in 0..=130usize {
+        let values: Vec<i8> = (0..n * 64)
+            .map(|i| match at % 4 {
+                0 => -128,
+                1 => 127,
+                2 => [-128, 127][(i / 64 + i) % 2],
+                _ => rng.i8_full(),
+            })
+            .collect();
+        let mut packed = PackedValues::with_capacity(n);
+        values.chunks_exact(64).for_each(|r| packed.push(r));
+        for (base, peak, rise) in shapes {
+            let second = at + 1 + (at * 7) % 23;
+            let scores: Vec<i32> = (0..n)
+                .map(|t| match t {
+                    _ if t == at => peak,
+                    _ if t == second => peak.saturating_add(rise),
+                    _ => base,
+                })
+                .collect();
+            for sink in [None, Some(base.wrapping_sub(1)), Some(base), Some(peak), Some(i32::MIN)] {
+                for len in [at + 1, second.min(n - 1) + 1, n] {
+                    let want = reference_head(&scores[..len], sink, &values[..len * 64], &e);
+                    for kernel in available_kernels() {
+                        let mut got = [0i8; 64];
+                        softmax_head(kernel, &scores[..len], sink, &packed, &lut, &mut scratch, &mut got);
+                        assert_eq!(got, want, "{kernel:?} at {at} base {base} sink {sink:?} len {len}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Every kernel's softmax against the reference head loop on random
+    /// heads of 1..=1100 positions: random scores at every magnitude,
+    /// rising walks (a new maximum at most steps), plateaus with jumps, any
+    /// i32; any sink; random or extreme values.
+    #[test]
+    fn softmax_kernels_match_the_online_softmax(
+        n in 1usize..=1100,
+        seed in 1u64..,
+        shape in 0u8..4,
+        bits in 0u32..31,
+        sink in proptest::option::of(any::<i32>()),
+        extreme in any::<bool>(),
+    ) {
+        let e = exp2_table();
+        let mut rng = XorShift(seed);
+        let mut walk = 0i32;
+        let scores: Vec<i32> = (0..n)
+            .map(|_| {
+                let r = rng.i32() >> (31 - bits);
+                match shape {
+                    0 => r,
+                    1 => { walk = walk.saturating_add(r.wrapping_abs() % 64 - 16); walk }
+                    2 => { if rng.next().is_multiple_of(50) { walk = walk.saturating_add(r.wrapping_abs()); } walk - (rng.next() % 3) as i32 }
+                    _ => rng.i32(),
+                }
+            })
+            .collect();
+        let sink = sink.map(|s| s >> (rng.next() % 32));
+        let values: Vec<i8> = (0..n * 64).map(|_| if extreme { [-128, 127][(rng.next() & 1) as usize] } else { rng.i8_full() }).collect();
+        let want = reference_head(&scores, sink, &values, &e);
+        let mut packed = PackedValues::with_capacity(n);
+        values.chunks_exact(64).for_each(|r| packed.push(r));
+        let mut scratch = SoftmaxScratch::new(n);
+        for kernel in available_kernels() {
+            let mut got = [0i8; 64];
+            softmax_head(kernel, &scores, sink, &packed, &Exp2Lut::new(&e), &mut scratch, &mut got);
+            prop_assert_eq!(got, want, "{:?}", kernel);
+        }
+    }
+}
+
 fn available_kernels() -> Vec<Kernel> {
     Kernel::ALL.into_iter().filter(|k| k.is_available()).collect()
 }
@@ -338,6 +433,32 @@ fn weighted_sum_matches_the_plain_sum() {
             let mut got = [5i64; 64];
             weighted_sum(&packed, t0, &w, &mut got);
             assert_eq!(got.map(|x| x - 5), want, "round {round} t0 {t0} len {len}");
+        }
+    }
+}
+
+/// The softmax of every kernel over a value cache cleared and refilled over
+/// stale bytes (every slot of the last fill set, then forgotten), at every
+/// length: the unfilled slots of the last group are never weighted.
+#[test]
+fn softmax_ignores_stale_value_bytes() {
+    let e = exp2_table();
+    let mut rng = XorShift(17);
+    let n = 70;
+    let mut packed = PackedValues::with_capacity(n);
+    let mut scratch = SoftmaxScratch::new(n);
+    for (fill, extreme) in [(n, -128i8), (37, 127), (n, -128), (1, 127), (6, -128)] {
+        packed.clear();
+        let rows: Vec<i8> = (0..fill * 64).map(|i| if i % 3 == 0 { extreme } else { rng.i8_full() }).collect();
+        for len in 1..=fill {
+            packed.push(&rows[(len - 1) * 64..len * 64]);
+            let scores: Vec<i32> = (0..len).map(|_| rng.i32() % 5000).collect();
+            let want = reference_head(&scores, None, &rows[..len * 64], &e);
+            for kernel in available_kernels() {
+                let mut got = [0i8; 64];
+                softmax_head(kernel, &scores, None, &packed, &Exp2Lut::new(&e), &mut scratch, &mut got);
+                assert_eq!(got, want, "{kernel:?} fill {fill} len {len}");
+            }
         }
     }
 }

@@ -11,7 +11,8 @@
 //! happen; integer addition is associative, so each run of positions between
 //! new maxima (a *segment*) is weighted and summed at once (vectorised: the
 //! weights by [`segment_weights`], the value sum by [`weighted_sum`], or
-//! both in one AVX-512 pass) and added to `S`/`acc` before the next rescale.
+//! both in one AVX-512 or AVX2 pass) and added to `S`/`acc` before the next
+//! rescale.
 //! The rescales therefore see exactly the reference's `S` and `acc`, in the
 //! same order, and are the reference's arithmetic.
 //!
@@ -37,7 +38,7 @@ pub struct SoftmaxScratch {
 impl SoftmaxScratch {
     /// Panics above 65,536 positions, where the u32 weight sum and the
     /// AVX-512 kernel's i32 planes would stop being exact (chunks hold at
-    /// most 4,096).
+    /// most 4,096; the AVX2 kernel's planes hold one run of 64 positions).
     pub fn new(capacity: usize) -> Self {
         assert!(capacity <= 1 << 16, "softmax scratch for {capacity} positions");
         SoftmaxScratch { weights: vec![0; capacity] }
@@ -54,9 +55,11 @@ impl SoftmaxScratch {
 /// `clamp_i8(div_rne_tte_s64_to_s32(acc_i, max(S,1)))` to `out`. `exp2` is
 /// the model's `lut.exp2` ([`PackedModel::exp2`](super::PackedModel)).
 ///
-/// With [`Kernel::Avx512`] the segments are weighted and summed in one
-/// fused pass ([`attention_avx512`](super::kernels::attention_avx512));
-/// other kernels take the portable loop below.
+/// With [`Kernel::Avx512`] and [`Kernel::Avx2`] the segments are weighted
+/// and summed in one fused pass
+/// ([`attention_avx512`](super::kernels::attention_avx512),
+/// [`attention_avx2`](super::kernels::attention_avx2)); the scalar kernel
+/// takes the portable loop below.
 pub fn softmax_head(
     kernel: Kernel,
     scores: &[i32],
@@ -75,6 +78,14 @@ pub fn softmax_head(
         // SAFETY: the CPU has AVX-512 F/BW/DQ/VNNI (asserted); 1 <= n <=
         // values.len() and n <= capacity <= 65536 (asserted).
         let s = unsafe { super::kernels::attention_avx512::softmax_head(scores, sink, values, exp2, &mut acc) };
+        return outputs(&acc, s.max(1), out);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx2 && n > 0 {
+        assert!(kernel.is_available(), "AVX2 not available");
+        // SAFETY: the CPU has AVX2 (asserted); 1 <= n <= values.len() and
+        // n <= capacity <= 65536 (asserted).
+        let s = unsafe { super::kernels::attention_avx2::softmax_head(scores, sink, values, exp2, &mut acc) };
         return outputs(&acc, s.max(1), out);
     }
     let _ = kernel;

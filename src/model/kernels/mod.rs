@@ -28,6 +28,8 @@ pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
 #[cfg(target_arch = "x86_64")]
+pub mod attention_avx2;
+#[cfg(target_arch = "x86_64")]
 pub mod attention_avx512;
 pub mod elementwise;
 pub mod exps;
