@@ -2,9 +2,9 @@
 # The Debian packages .ci/run needs, installed when one is missing (CI runs
 # as root; elsewhere through sudo):
 #   cmake, g++, nlohmann-json3-dev — the C++ adapter kit (adapters/cpp/),
-#     whose example tests/cpp_adapter_kit.rs runs;
-#   zstd     — tests/named_implementations.rs's stand-in;
-#   chromium — tests/trace_browser.rs: the cost map in a real browser.
+#     whose example tests/integration/cpp_adapter_kit.rs runs;
+#   zstd     — tests/integration/named_implementations.rs's stand-in;
+#   chromium — tests/integration/trace_browser.rs: the cost map in a real browser.
 set -euo pipefail
 need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)

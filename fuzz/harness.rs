@@ -282,7 +282,7 @@ pub fn coder_roundtrip(data: &[u8]) {
 
 // ---------------------------------------------------------------------------
 // A tiny, valid `czip-model-v1` built from scratch (seed for `model_load`,
-// and the base that `tests/hostile_model.rs` edits into malformed models).
+// and the base that `tests/integration/hostile_model.rs` edits into malformed models).
 
 /// One tensor of a hand-built safetensors file.
 pub struct RawTensor {

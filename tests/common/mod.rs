@@ -63,7 +63,8 @@ pub fn repo(rel: &str) -> PathBuf {
 }
 
 /// A fresh, empty scratch directory under the target dir; `name` must be
-/// unique across the test binaries (prefix it with the test file's name).
+/// unique across the test modules, which run at the same time in one process
+/// (prefix it with the module's name).
 pub fn scratch(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&d);

@@ -1,7 +1,7 @@
 // Writes a small czip-dump-1 file with the kit's DumpWriter (adapters/DUMPS.md),
 // the way a GPU build writes what its kernels computed for one chunk:
 //   czip-cpp-dump-example OUT.safetensors
-// The values are made up (tests/cpp_adapter_kit.rs reads them back); a real
+// The values are made up (tests/integration/cpp_adapter_kit.rs reads them back); a real
 // dump copies each stage's per-position rows out of the device buffers.
 
 #include <iostream>
