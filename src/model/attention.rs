@@ -224,7 +224,7 @@ impl Default for OnlineSoftmax {
 /// [`OnlineSoftmax`] with the arithmetic of `variant`; writes the head's 64
 /// outputs. The one definition of the loop: [`attend_head`] calls it, and
 /// the segment-form fast path ([`batch_attention`](super::batch_attention))
-/// is tested against it (`tests/kernels_elementwise.rs`).
+/// is tested against it (`tests/integration/kernels_elementwise.rs`).
 #[inline(always)]
 pub fn softmax_head_reference<'a>(
     variant: AttentionVariant,

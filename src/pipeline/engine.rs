@@ -3,7 +3,7 @@
 //! Both are parameters of the work, never process state: two engines with
 //! different kernels or pools can run side by side in one process (a
 //! differential fuzzer, language bindings). The output never depends on
-//! either (tested: `tests/explicit_kernel.rs`, `tests/speed_batch.rs`).
+//! either (tested: `tests/integration/explicit_kernel.rs`, `tests/integration/speed_batch.rs`).
 
 use std::sync::Arc;
 

@@ -30,7 +30,7 @@
 //! golden set: the empty text, `"\n"` written with v001, `"<|eos|>"` written
 //! with v000; the last two decode to another text), so nothing but this
 //! field can tell the decoder it is about to return a wrong text with
-//! success (`tests/hostile_cross_model.rs`). By default,
+//! success (`tests/integration/hostile_cross_model.rs`). By default,
 //! [`crate::pipeline::decompress`] therefore refuses such a file before
 //! decoding ([`Error::WrongModel`], [`ModelIdCheck::RejectOtherPublishedModel`]);
 //! [`ModelIdCheck::Ignore`] (CLI: `--ignore-model-id-hash`) is the

@@ -8,7 +8,7 @@
 //! so the compress path carries no observer and pays nothing for it. The
 //! numbers are those of the real tables: the arithmetic coder (§7) spends
 //! `Σ −log2(f/T)` bits on a chunk plus at most the finish's bit and padding
-//! and the integer rounding of its interval updates (`tests/trace.rs`
+//! and the integer rounding of its interval updates (`tests/integration/trace.rs`
 //! checks each chunk's sum against its coded bytes).
 //!
 //! [`TextTrace`] gathers what `czip trace` shows: the costs, the real coded

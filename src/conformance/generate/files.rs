@@ -106,7 +106,7 @@ pub fn generate(g: &mut Gen, synthetic: &[SyntheticModel], corpus_dir: &Path) ->
 
 /// The decompression round trip is checked by the reference during
 /// generation for texts up to this many bytes (all of them are also
-/// replayed by `tests/generate_corpus/`); for longer texts the expected
+/// replayed by `tests/integration/generate_corpus.rs`); for longer texts the expected
 /// `text_sha256` is that of the original text, which a lossless file must give.
 const ROUNDTRIP_MAX: usize = 3000;
 

@@ -292,7 +292,7 @@ pub fn generate_all(opts: &GenerateOptions, progress: &mut dyn FnMut(&str)) -> R
 /// [`generate_all`], also giving back the reference context that computed
 /// every expectation, with its shared work (a text's coded chunks, a
 /// payload's decoded tokens: see [`Context`]). A caller that then replays
-/// the corpus through the built-in engine with it (`tests/generate_corpus/`)
+/// the corpus through the built-in engine with it (`tests/integration/generate_corpus.rs`)
 /// gets the engine's answers computed once, not twice; each case's check is
 /// unchanged (the memo holds the engine's own outputs, pure functions of
 /// their keys). Its vectors directory is `opts.out_dir`.

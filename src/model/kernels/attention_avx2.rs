@@ -1,7 +1,7 @@
 //! One head's attention softmax and weighted value sum (spec §5) in a single
 //! AVX2 pass over the positions: the AVX2 form of
 //! [`softmax_head`](crate::model::batch_attention::softmax_head), same
-//! integers (tested against the online softmax, `tests/kernels_elementwise.rs`).
+//! integers (tested against the online softmax, `tests/integration/kernels_elementwise.rs`).
 //!
 //! The segment form (see `batch_attention`): between two *new maxima* every
 //! weight is `exp(score_t − m)` with the same running maximum m, and only

@@ -3,7 +3,7 @@
 //!
 //! Each is the same integer function as its spec-shaped counterpart in
 //! [`layers`](crate::model::layers) (tested against it on random and edge
-//! inputs, `tests/kernels_elementwise.rs`); the difference is only that the
+//! inputs, `tests/integration/kernels_elementwise.rs`); the difference is only that the
 //! round-half-to-even shift is written without branches, so the compiler
 //! turns the loops into SIMD. Like the old `linear`, each loop body is
 //! compiled for the baseline target and again with AVX2 / AVX-512 enabled,
@@ -334,7 +334,7 @@ impl ExpNarrow {
 /// over the exp2 table widened to u32 (so a vectorised loop can gather it).
 /// `d >= 0` gives 65535. A fast form of the one reference
 /// [`exp_q16`](crate::numerics::exp_q16), tested against it for every
-/// coefficient it accepts (`tests/kernels_elementwise.rs`).
+/// coefficient it accepts (`tests/integration/kernels_elementwise.rs`).
 #[inline(always)]
 pub fn exp_narrow(d: i32, p: &ExpNarrow, exp2: &[u32; 256]) -> u32 {
     let n = d.unsigned_abs().min(p.n_max);

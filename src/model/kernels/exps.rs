@@ -18,7 +18,7 @@
 //!
 //! All are tested against the one reference, [`exp_q16`](crate::numerics::exp_q16),
 //! over the whole argument range and every tail length
-//! (`tests/kernels_elementwise.rs`), and through the fused softmax against
+//! (`tests/integration/kernels_elementwise.rs`), and through the fused softmax against
 //! the reference head loop.
 
 use super::elementwise::{exp_narrow, multiversion, ExpNarrow};

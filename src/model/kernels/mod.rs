@@ -10,7 +10,7 @@
 //!   lane, non-saturating) on `x + 128`, corrected by `128 · Σ_c W[o][c]`.
 //!
 //! Every SIMD kernel is tested against the scalar one on random and edge
-//! inputs (`tests/kernels_*.rs`). The kernel is a parameter of the work,
+//! inputs (`tests/integration/kernels_*.rs`). The kernel is a parameter of the work,
 //! never process state (the pipeline's [`Engine`](crate::pipeline::Engine);
 //! [`Kernel::best`] by default, forced with `czip --kernel`); the packed
 //! layout is the same for all three, so switching kernels never re-packs
