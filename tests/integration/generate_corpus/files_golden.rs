@@ -14,7 +14,7 @@
 //! payloads the decompressions of the payloads upstream and we agree on
 //! byte for byte. Every file still gets its own container writing or
 //! reading, outer codec and comparison. (The engine's own decoder,
-//! `pipeline::decompress`, decodes golden files in `tests/hostile_bitflip.rs`.)
+//! `pipeline::decompress`, decodes golden files in `tests/integration/hostile_bitflip.rs`.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
