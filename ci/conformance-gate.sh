@@ -11,8 +11,9 @@
 # with cargo profile ${CZIP_CARGO_PROFILE:-release} (this repository's CI
 # uses `checked`, the build its tests already made).
 #
-# A relative manifest path, CZIP_REPORT_DIR, CZIP_MODELS_DIR and
-# CZIP_CORPUS_DIR are taken from the caller's working directory (the script
+# A relative manifest path, CZIP_REPORT_DIR, CZIP_MODELS_DIR,
+# CZIP_CORPUS_DIR and CARGO_TARGET_DIR (where the runner is built, default
+# target/) are taken from the caller's working directory (the script
 # then works from the repository root; the defaults are relative to it).
 set -euo pipefail
 impl="${1:?usage: ci/conformance-gate.sh IMPL [SUITE…]}"
@@ -26,7 +27,7 @@ report_dir=
 if [ -n "${CZIP_REPORT_DIR:-}" ]; then
   report_dir=$(from_caller "$CZIP_REPORT_DIR")
 fi
-for var in CZIP_MODELS_DIR CZIP_CORPUS_DIR; do
+for var in CZIP_MODELS_DIR CZIP_CORPUS_DIR CARGO_TARGET_DIR; do
   if [ -n "${!var:-}" ]; then export "$var=$(from_caller "${!var}")"; fi
 done
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ out="${report_dir:-reports/gate}/$name"
 profile="${CZIP_CARGO_PROFILE:-release}"
 cargo build --profile "$profile" --locked --bin czip-conformance >&2
 set +e
-"target/$profile/czip-conformance" run --impl "$impl" "${args[@]}" --report "$out"
+"${CARGO_TARGET_DIR:-target}/$profile/czip-conformance" run --impl "$impl" "${args[@]}" --report "$out"
 status=$?
 set -e
 echo "conformance gate for $impl: $([ $status -eq 0 ] && echo PASSED || echo FAILED) (reports in $out)"

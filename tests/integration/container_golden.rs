@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use czip::container::{
     compress, decode_payload, decompress_capped, payloads_equivalent, read_file, write_file, ContainerError,
-    CzipFile, OuterCodec, OuterHeader, ReadLimits,
+    CzipFile, OuterCodec, OuterHeader, ReadLimits, OUTER_HEADER_LEN,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -269,8 +269,10 @@ fn rewrite(f: &CzipFile) -> Vec<u8> {
 /// `--no-check`. Other files unchanged.
 fn without_zstd_checksum(file: &[u8]) -> Vec<u8> {
     let mut f = file.to_vec();
-    if f[7] == OuterCodec::Zstd.id() && czip::container::carries_checksum(OuterCodec::Zstd, &f[16..]) == Some(true) {
-        f[16 + 4] &= !0b100;
+    let zstd = OuterHeader::parse(&f).is_ok_and(|h| h.codec == OuterCodec::Zstd);
+    if zstd && czip::container::carries_checksum(OuterCodec::Zstd, &f[OUTER_HEADER_LEN..]) == Some(true) {
+        // The frame header's descriptor byte follows the 4-byte magic.
+        f[OUTER_HEADER_LEN + 4] &= !0b100;
         f.truncate(f.len() - 4);
     }
     f
