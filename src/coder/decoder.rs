@@ -1,7 +1,7 @@
 //! Arithmetic decoder (spec §7 "Decoder").
 
 use super::bit_io::BitReader;
-use super::{narrow, symbol_edges, table_total, CoderError, FULL, HALF, QUARTER};
+use super::{check_interval, narrow, symbol_edges, table_total, CoderError, FULL, HALF, QUARTER};
 
 /// Spec §7 decoder: the encoder's `lo`, `hi` plus `code`, the 32-bit window
 /// of the input. Invariant between calls: `lo <= code <= hi`.
@@ -77,12 +77,7 @@ impl<'a> Decoder<'a> {
     /// [`CoderError::ZeroTotal`], [`CoderError::NotCumulative`] (`low > high`
     /// or `high > T`), and [`CoderError::EmptyInterval`] as the encoder's.
     pub fn decode_expected(&mut self, (low, high): (u32, u32), total: u32, symbol: usize) -> Result<bool, CoderError> {
-        if total == 0 {
-            return Err(CoderError::ZeroTotal);
-        }
-        if low > high || high > total {
-            return Err(CoderError::NotCumulative { symbol });
-        }
+        check_interval((low, high), total, symbol)?;
         let value = self.value(total);
         if !(low <= value && value < high) {
             return Ok(false);

@@ -1,7 +1,7 @@
 //! Arithmetic encoder (spec §7 "Encoder" and "Finish").
 
 use super::bit_io::BitWriter;
-use super::{narrow, symbol_edges, table_total, CoderError, FULL, HALF, QUARTER};
+use super::{check_interval, narrow, symbol_edges, table_total, CoderError, FULL, HALF, QUARTER};
 
 /// Spec §7 encoder: state `lo`, `hi` (u32), the count of pending underflow
 /// (E3) bits, and the MSB-first output. `Clone` lets a search try a symbol
@@ -72,12 +72,7 @@ impl Encoder {
     /// [`CoderError::ZeroTotal`], [`CoderError::NotCumulative`]
     /// (`C[j-1] > C[j]` or `C[j] > T`), [`CoderError::EmptyInterval`].
     pub fn encode_interval(&mut self, (low, high): (u32, u32), total: u32, symbol: usize) -> Result<(), CoderError> {
-        if total == 0 {
-            return Err(CoderError::ZeroTotal);
-        }
-        if low > high || high > total {
-            return Err(CoderError::NotCumulative { symbol });
-        }
+        check_interval((low, high), total, symbol)?;
         (self.lo, self.hi) = narrow(self.lo, self.hi, (low, high), total, symbol)?;
         self.renormalize();
         Ok(())

@@ -109,6 +109,20 @@ fn symbol_edges(cum: &[u32], j: usize, total: u32) -> Result<(u32, u32), CoderEr
     Ok((low, high))
 }
 
+/// A symbol's interval `[low, high)` in a table of total `T`, checked as a
+/// table would be: `T > 0` ([`CoderError::ZeroTotal`]) and
+/// `low <= high <= T` ([`CoderError::NotCumulative`]). For the callers that
+/// are given an interval instead of a table.
+fn check_interval((low, high): (u32, u32), total: u32, symbol: usize) -> Result<(), CoderError> {
+    if total == 0 {
+        return Err(CoderError::ZeroTotal);
+    }
+    if low > high || high > total {
+        return Err(CoderError::NotCumulative { symbol });
+    }
+    Ok(())
+}
+
 /// The interval update shared by encoder and decoder (spec §7):
 /// `r = hi − lo + 1`, `hi' = lo + ⌊C[j]·r/T⌋ − 1`, `lo' = lo + ⌊C[j-1]·r/T⌋`.
 ///

@@ -27,8 +27,10 @@
 //!   [`Decoder::decode_expected`] and `C[i]`'s interval: that is exactly
 //!   "the decoder, given position i's table, returns `C[i]`" (its doc), and
 //!   position i's table is the one of the decoded prefix because that prefix
-//!   is `C[..i]`. The decoded tokens are re-encoded and must give the bytes
-//!   back, as in the engine's decoder. A token that is not `C[i]`, bytes no
+//!   is `C[..i]`. The engine's decoder also re-encodes the decoded tokens
+//!   and requires the bytes back; here that holds by construction (the
+//!   bytes are the key the candidate was found by, the encoding of `C`'s
+//!   intervals, and the decoded tokens are `C`). A token that is not `C[i]`, bytes no
 //!   case encoded, or any failure: the engine's own
 //!   [`decode_file`](crate::pipeline::Engine::decode_file) decodes the file,
 //!   and gives the engine's error.
@@ -79,7 +81,9 @@ pub struct SharedCoding {
 
 struct Candidate {
     tokens: Vec<u32>,
-    intervals: Intervals,
+    /// The intervals of the context the chunk was coded from: the chunk's
+    /// are its first `tokens.len()`.
+    intervals: Arc<Intervals>,
 }
 
 /// A poisoned map is still sound: values are inserted whole.
@@ -216,11 +220,12 @@ impl SharedCoding {
         }
     }
 
-    /// The intervals of the chunk `from_start[..len]` from a stored context:
-    /// that chunk itself, or a longer one starting with it (`from_start` is
-    /// the text from the chunk's start, so its prefixes of the model's chunk
-    /// lengths are the contexts that can hold the chunk).
-    fn stored_intervals(&self, name: &str, m: &Model, from_start: &[u32], len: usize) -> Option<Intervals> {
+    /// A stored context holding the chunk `from_start[..len]` (its
+    /// intervals are the context's first `len`): that chunk itself, or a
+    /// longer one starting with it (`from_start` is the text from the chunk's
+    /// start, so its prefixes of the model's chunk lengths are the contexts
+    /// that can hold the chunk).
+    fn stored_intervals(&self, name: &str, m: &Model, from_start: &[u32], len: usize) -> Option<Arc<Intervals>> {
         let store = lock(&self.contexts);
         let mut key: ChunkKey = (name.to_string(), Vec::new());
         let mut lengths: Vec<usize> = (MIN_CHUNK_LOG2..=m.config().max_chunk_log2).map(|k| (1usize << k).min(from_start.len())).collect();
@@ -231,7 +236,7 @@ impl SharedCoding {
             key.1.clear();
             key.1.extend_from_slice(&from_start[..l]);
             if let Some(iv) = store.get(&key).filter(|iv| iv.len() >= len) {
-                return Some(iv[..len].to_vec());
+                return Some(iv.clone());
             }
         }
         None
@@ -266,17 +271,17 @@ impl SharedCoding {
 }
 
 /// `bytes` decoded as `c.tokens` (see the module doc): `None` unless the
-/// decoder returns every token of `c` and re-encoding them gives `bytes`.
+/// decoder returns every token of `c`. `bytes` must be the candidate's key
+/// (the encoding of its intervals), which makes the engine's re-encoding
+/// check hold.
 fn decode_as(bytes: &[u8], c: &Candidate, total: u32) -> Option<Vec<u32>> {
     let mut dec = Decoder::new(bytes);
-    let mut enc = Encoder::with_buffer(Vec::with_capacity(bytes.len()));
     for (&iv, &t) in c.intervals.iter().zip(&c.tokens) {
         if !dec.decode_expected(iv, total, t as usize).ok()? {
             return None;
         }
-        enc.encode_interval(iv, total, t as usize).ok()?;
     }
-    (enc.finish() == bytes).then(|| c.tokens.clone())
+    Some(c.tokens.clone())
 }
 
 #[cfg(test)]
