@@ -114,6 +114,16 @@ impl Context {
         }
     }
 
+    /// Records a `chunk_encode` request of the run, so that a chunk decode
+    /// of its bytes is served by the shared coding (see
+    /// [`SharedCoding::plan_chunk`]). Arguments it cannot read are ignored
+    /// (the case itself reports them).
+    pub fn plan_chunk(&self, args: &Value) {
+        if let (Ok(model), Ok(tokens)) = (str_arg(args, "model"), vec_arg::<u32>(args, "tokens")) {
+            self.shared.plan_chunk(model, tokens);
+        }
+    }
+
     /// `v000` / `v001` (published, from the models dir) or
     /// `synthetic/NAME` (from `vectors/models/NAME.czm`).
     pub fn model_path(&self, name: &str) -> Result<PathBuf, String> {
@@ -355,25 +365,34 @@ fn dispatch(ctx: &Context, op: Op, a: &Value, variant: Variant) -> OpResult {
         Op::CoderEncode => coder_encode(a),
         Op::CoderDecode => coder_decode(a),
         Op::ChunkEncode => {
-            let m = ctx.model(str_arg(a, "model")?)?;
+            let model = str_arg(a, "model")?;
+            let m = ctx.model(model)?;
             let toks: Vec<u32> = vec_arg(a, "tokens")?;
             check_chunk_len(&m, toks.len())?;
-            let bytes = ChunkCoder::with_kernel(&m, toks.len().max(1), ctx.kernel).encode(&toks).map_err(|(p, e)| format!("token position {p}: {e}"))?;
+            // = ChunkCoder::encode, its model work shared (SharedCoding)
+            let bytes = ctx.shared.encode_chunk(ctx.kernel, (model, &m), &toks, || {
+                ChunkCoder::with_kernel(&m, toks.len().max(1), ctx.kernel).encode(&toks).map_err(|(p, e)| format!("token position {p}: {e}"))
+            })?;
             Ok(json!({ "bytes_hex": hex(&bytes) }))
         }
         Op::ChunkDecode => {
-            let m = ctx.model(str_arg(a, "model")?)?;
+            let model = str_arg(a, "model")?;
+            let m = ctx.model(model)?;
             let bytes = hex_arg(a, "bytes_hex")?;
             let count: usize = int_arg(a, "n")?;
             check_chunk_len(&m, count)?;
-            let mut toks = Vec::with_capacity(count);
-            // Position `count` is the re-encoding check of the whole chunk, not a token.
-            ChunkCoder::with_kernel(&m, count.max(1), ctx.kernel).decode(&bytes, count, &mut toks).map_err(|(p, e)| {
-                if p < count {
-                    format!("token position {p}: {e}")
-                } else {
-                    format!("the chunk as a whole: {e}")
-                }
+            // = ChunkCoder::decode, its model work shared (SharedCoding)
+            let toks = ctx.shared.decode_chunk(ctx.kernel, (model, &m), &bytes, count, || {
+                let mut toks = Vec::with_capacity(count);
+                // Position `count` is the re-encoding check of the whole chunk, not a token.
+                ChunkCoder::with_kernel(&m, count.max(1), ctx.kernel).decode(&bytes, count, &mut toks).map_err(|(p, e)| {
+                    if p < count {
+                        format!("token position {p}: {e}")
+                    } else {
+                        format!("the chunk as a whole: {e}")
+                    }
+                })?;
+                Ok(toks)
             })?;
             Ok(json!({ "tokens": array(&vals(&toks), Dtype::U32) }))
         }
@@ -569,10 +588,31 @@ fn model_logits(ctx: &Context, a: &Value, variant: Variant) -> OpResult {
     if last > toks.len() {
         return Err("positions: beyond the tokens".into());
     }
-    let v = m.config().vocab_size;
-    let mut cum = vec![0u32; v];
+    // The normative logits by the engine's prefill (the same logits as the
+    // step walk, many positions per pass); anything it does not answer —
+    // a variant, any failure — by the step walk, which gives the
+    // reference's errors.
+    if variant == Variant::NORMATIVE {
+        let mut coder = ChunkCoder::with_kernel(&m, last + 1, ctx.kernel);
+        if let Ok(answer) = logits_answer(ctx, &m, &positions, |at| coder.each_logits(&toks, last, at)) {
+            return Ok(answer);
+        }
+    }
+    logits_answer(ctx, &m, &positions, |at| walk_chunk(variant, &m, &toks, last, false, |p, logits, _| at(p, logits)))
+}
+
+/// The answer of `model_logits`: the logits and cumulative table at each
+/// listed position, from `walk`, which calls its argument with the logits
+/// of every position in order.
+fn logits_answer(
+    ctx: &Context,
+    m: &Model,
+    positions: &[usize],
+    walk: impl FnOnce(&mut dyn FnMut(usize, &[i32]) -> Result<(), String>) -> Result<(), String>,
+) -> OpResult {
+    let mut cum = vec![0u32; m.config().vocab_size];
     let (mut out_l, mut out_c) = (Vec::new(), Vec::new());
-    walk_chunk(variant, &m, &toks, last, false, |p, logits, _| {
+    walk(&mut |p, logits| {
         if positions.contains(&p) {
             build_cumfreqs_with(ctx.kernel, logits, m.coef_q24(), m.target_total(), &Exp2Lut::new(m.exp2()), &mut cum).map_err(|e| e.to_string())?;
             out_l.push(array(&vals(logits), Dtype::I32));

@@ -35,6 +35,14 @@
 //!   [`decode_file`](crate::pipeline::Engine::decode_file) decodes the file,
 //!   and gives the engine's error.
 //!
+//! * **Chunk cases** — a `chunk_encode` case is coded from a stored context
+//!   that starts with its tokens (a text's, found by the context's first
+//!   64 tokens) or from its own, and registered as a candidate; a
+//!   `chunk_decode` case is decoded as above when its bytes are a
+//!   candidate's. The runner *plans* the chunk-encode cases
+//!   ([`SharedCoding::plan_chunk`]), so a decode that comes first codes the
+//!   planned chunks of its length and finds its candidate among them.
+//!
 //! Not shared: tokenizing aside (one per model and text), every case still
 //! runs its own container writing or reading, outer codec and checks, and
 //! anything the engine refuses (a text that is not UTF-8, a level above the
@@ -60,6 +68,11 @@ type Intervals = Vec<(u32, u32)>;
 type ChunkKey = (String, Vec<u32>);
 /// (model name, a chunk's bytes, its token count).
 type CodedChunk = (String, Vec<u8>, usize);
+/// Tokens of a context's head (the shortest chunk length): the key of
+/// [`SharedCoding`]'s index of contexts by their start.
+const HEAD: usize = 1 << MIN_CHUNK_LOG2;
+/// A context's tokens and intervals, as the index of heads holds them.
+type HeadedContext = (Arc<[u32]>, Arc<Intervals>);
 
 /// The shared work of one run (see the module doc). All maps only grow;
 /// every value is a pure function of its key.
@@ -73,10 +86,16 @@ pub struct SharedCoding {
     /// Intervals of a context by (model, its tokens); shorter than the
     /// tokens when a step failed (the positions before the failure).
     contexts: Mutex<HashMap<ChunkKey, Arc<Intervals>>>,
+    /// The contexts of at least [`HEAD`] tokens by (model, their first
+    /// [`HEAD`] tokens): where a chunk case finds a context it is a prefix of.
+    heads: Mutex<HashMap<ChunkKey, Vec<HeadedContext>>>,
     encoded: Mutex<HashMap<(TextKey, u8), Arc<EncodedChunks>>>,
     /// What the run encoded: (model, chunk bytes, token count) → the tokens
     /// and their intervals.
     candidates: Mutex<HashMap<CodedChunk, Arc<Candidate>>>,
+    /// The chunks the run's chunk-encode cases code, by model, not coded
+    /// yet by a chunk decode ([`SharedCoding::decode_chunk`]).
+    chunk_plan: Mutex<HashMap<String, Vec<Vec<u32>>>>,
 }
 
 struct Candidate {
@@ -168,6 +187,102 @@ impl SharedCoding {
         Ok(out)
     }
 
+    /// Records that the run codes `tokens` as one chunk with `model` (a
+    /// chunk-encode case): a chunk decode that finds no candidate for its
+    /// bytes codes the planned chunks of its length first.
+    pub fn plan_chunk(&self, model: &str, tokens: Vec<u32>) {
+        lock(&self.chunk_plan).entry(model.to_string()).or_default().push(tokens);
+    }
+
+    /// `tokens` coded as one chunk: what the engine's
+    /// [`ChunkCoder::encode`] answers, which `engine` computes when this
+    /// cannot (no tokens, more than the capacity, a failing step or token).
+    pub fn encode_chunk(
+        &self,
+        kernel: Kernel,
+        (name, m): (&str, &Model),
+        tokens: &[u32],
+        engine: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<Vec<u8>, String> {
+        match self.code_chunk(kernel, name, m, tokens) {
+            Some(bytes) => Ok(bytes),
+            None => engine(),
+        }
+    }
+
+    /// The `n` tokens of one chunk's `bytes`: what the engine's
+    /// [`ChunkCoder::decode`] answers, which `engine` computes unless the
+    /// bytes are ones this run encoded (a file's chunk, a chunk case's, or
+    /// a planned chunk of `n` tokens, coded here first) and decode to their
+    /// tokens (module doc).
+    pub fn decode_chunk(
+        &self,
+        kernel: Kernel,
+        (name, m): (&str, &Model),
+        bytes: &[u8],
+        n: usize,
+        engine: impl FnOnce() -> Result<Vec<u32>, String>,
+    ) -> Result<Vec<u32>, String> {
+        let key: CodedChunk = (name.to_string(), bytes.to_vec(), n);
+        let mut candidate = lock(&self.candidates).get(&key).cloned();
+        if candidate.is_none() {
+            let planned: Vec<Vec<u32>> = match lock(&self.chunk_plan).get_mut(name) {
+                Some(plan) => {
+                    let (of_n, rest) = std::mem::take(plan).into_iter().partition(|t| t.len() == n);
+                    *plan = rest;
+                    of_n
+                }
+                None => Vec::new(),
+            };
+            for tokens in planned {
+                self.code_chunk(kernel, name, m, &tokens);
+            }
+            candidate = lock(&self.candidates).get(&key).cloned();
+        }
+        match candidate.and_then(|c| decode_as(bytes, &c, m.target_total())) {
+            Some(tokens) => Ok(tokens),
+            None => engine(),
+        }
+    }
+
+    /// `tokens` coded as one chunk from its stored context, or from one
+    /// computed now and stored; registered as a candidate (`None`: see
+    /// [`encode_chunk`](Self::encode_chunk)).
+    fn code_chunk(&self, kernel: Kernel, name: &str, m: &Model, tokens: &[u32]) -> Option<Vec<u8>> {
+        if tokens.is_empty() || tokens.len() > 1usize << m.config().max_chunk_log2 {
+            return None;
+        }
+        let stored = self.stored_intervals(name, m, tokens, tokens.len()).or_else(|| self.context_starting_with(name, tokens));
+        let intervals = match stored {
+            Some(iv) => iv,
+            None => {
+                let mut iv = Vec::new();
+                // A failure leaves the positions before it: too few to code.
+                let _ = ChunkCoder::with_kernel(m, tokens.len(), kernel).intervals(tokens, &mut iv);
+                self.store_context(name, tokens, iv)
+            }
+        };
+        self.code_candidate(name, m.target_total(), tokens, intervals)
+    }
+
+    /// The chunk `tokens` coded from its context's `intervals` (the
+    /// chunk's are their first `tokens.len()`) and registered as a
+    /// candidate for decoding; `None` when the context is shorter than the
+    /// chunk or the coder refuses.
+    fn code_candidate(&self, name: &str, total: u32, tokens: &[u32], intervals: Arc<Intervals>) -> Option<Vec<u8>> {
+        if intervals.len() < tokens.len() {
+            return None;
+        }
+        let mut enc = Encoder::with_buffer(Vec::with_capacity(tokens.len() * 2 + 8));
+        for (&iv, &t) in intervals.iter().zip(tokens) {
+            enc.encode_interval(iv, total, t as usize).ok()?;
+        }
+        let bytes = enc.finish();
+        let candidate = Arc::new(Candidate { tokens: tokens.to_vec(), intervals });
+        lock(&self.candidates).entry((name.to_string(), bytes.clone(), tokens.len())).or_insert(candidate);
+        Some(bytes)
+    }
+
     /// The text's tokens (`None` when the text is not UTF-8 or does not
     /// tokenize: the engine answers those).
     fn tokens(&self, key: &TextKey, m: &Model, text: &[u8]) -> Option<Arc<Vec<u32>>> {
@@ -214,10 +329,37 @@ impl SharedCoding {
                 },
             )
             .collect();
-        let mut store = lock(&self.contexts);
         for (c, iv) in computed {
-            store.entry((name.to_string(), c)).or_insert_with(|| Arc::new(iv));
+            self.store_context(name, &c, iv);
         }
+    }
+
+    /// Stores the intervals `iv` of the context `tokens` (unless stored
+    /// already) and returns the stored ones.
+    fn store_context(&self, name: &str, tokens: &[u32], iv: Intervals) -> Arc<Intervals> {
+        let mut store = lock(&self.contexts);
+        if let Some(known) = store.get(&(name.to_string(), tokens.to_vec())) {
+            return known.clone();
+        }
+        let iv = Arc::new(iv);
+        store.insert((name.to_string(), tokens.to_vec()), iv.clone());
+        if tokens.len() >= HEAD {
+            let head = (name.to_string(), tokens[..HEAD].to_vec());
+            lock(&self.heads).entry(head).or_default().push((tokens.into(), iv.clone()));
+        }
+        iv
+    }
+
+    /// A stored context that starts with the chunk `tokens` and holds its
+    /// intervals (a context of a text starting with it; chunks of fewer
+    /// than [`HEAD`] tokens are found by [`stored_intervals`](Self::stored_intervals) only).
+    fn context_starting_with(&self, name: &str, tokens: &[u32]) -> Option<Arc<Intervals>> {
+        if tokens.len() < HEAD {
+            return None;
+        }
+        let heads = lock(&self.heads);
+        let found = heads.get(&(name.to_string(), tokens[..HEAD].to_vec()))?;
+        found.iter().find(|(c, iv)| c.starts_with(tokens) && iv.len() >= tokens.len()).map(|(_, iv)| iv.clone())
     }
 
     /// A stored context holding the chunk `from_start[..len]` (its
@@ -253,14 +395,7 @@ impl SharedCoding {
             let chunk = &tokens[s..(s + chunk_len).min(tokens.len())];
             let end = (s + (1usize << m.config().max_chunk_log2)).min(tokens.len());
             let intervals = self.stored_intervals(name, m, &tokens[s..end], chunk.len())?;
-            let mut enc = Encoder::with_buffer(Vec::with_capacity(chunk.len() * 2 + 8));
-            for (&iv, &t) in intervals.iter().zip(chunk) {
-                enc.encode_interval(iv, total, t as usize).ok()?;
-            }
-            let bytes = enc.finish();
-            let candidate = Arc::new(Candidate { tokens: chunk.to_vec(), intervals });
-            lock(&self.candidates).entry((name.to_string(), bytes.clone(), chunk.len())).or_insert(candidate);
-            chunks.push(bytes);
+            chunks.push(self.code_candidate(name, total, chunk, intervals)?);
         }
         let last_chunk_tokens = match tokens.len() % chunk_len {
             0 => chunk_len,
@@ -404,6 +539,50 @@ mod tests {
         let file = file_of(&m, &coded);
         let got = shared.decode("syn_b", &m, &file, counted(&calls, Ok(vec![])));
         assert_eq!(got.unwrap(), Vec::<Vec<u32>>::new());
+        assert_eq!(calls.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn chunk_cases_code_and_decode_as_the_engine() {
+        let m = syn_c();
+        let kernel = Engine::default().kernel();
+        let text = text();
+        let toks = m.tokenizer().encode(std::str::from_utf8(&text).unwrap()).unwrap();
+        let engine_encode = |t: &[u32]| ChunkCoder::with_kernel(&m, t.len().max(1), kernel).encode(t).map_err(|(p, e)| format!("{p}: {e}"));
+        let engine_decode = |b: &[u8], n: usize| {
+            let mut out = Vec::new();
+            ChunkCoder::with_kernel(&m, n.max(1), kernel).decode(b, n, &mut out).map(|()| out).map_err(|(p, e)| format!("{p}: {e}"))
+        };
+        let shared = SharedCoding::default();
+        let calls = AtomicUsize::new(0);
+        // A file case's contexts (256 tokens at multiples of 256) hold the
+        // text's first chunks of 64, 100 and 256 tokens: no model work.
+        shared.encode(kernel, ("syn_c", &m), (&text, "t"), 8, || panic!("the engine was called")).unwrap();
+        let contexts = lock(&shared.contexts).len();
+        for len in [64, 100, 256] {
+            let chunk = &toks[..len];
+            let bytes = shared.encode_chunk(kernel, ("syn_c", &m), chunk, counted(&calls, Err(String::new()))).unwrap();
+            assert_eq!(bytes, engine_encode(chunk).unwrap(), "{len} tokens");
+            let decoded = shared.decode_chunk(kernel, ("syn_c", &m), &bytes, len, counted(&calls, Ok(vec![]))).unwrap();
+            assert_eq!(decoded, chunk, "{len} tokens");
+        }
+        assert_eq!(lock(&shared.contexts).len(), contexts, "a chunk computed a context");
+        // A planned chunk is coded by the decode that needs it, before its own encode case.
+        let other = &toks[300..364];
+        shared.plan_chunk("syn_c", other.to_vec());
+        let bytes = engine_encode(other).unwrap();
+        assert_eq!(shared.decode_chunk(kernel, ("syn_c", &m), &bytes, 64, counted(&calls, Ok(vec![]))).unwrap(), other);
+        assert_eq!(calls.load(Ordering::Relaxed), 0, "the engine was called");
+        // What the engine refuses, and bytes no case encoded: the engine answers.
+        let mut bad = toks[..70].to_vec();
+        bad[5] = 5000;
+        let want = engine_encode(&bad);
+        assert!(want.is_err());
+        assert_eq!(shared.encode_chunk(kernel, ("syn_c", &m), &bad, counted(&calls, want.clone())), want);
+        let mut flipped = bytes.clone();
+        flipped[3] ^= 0x10;
+        let want = engine_decode(&flipped, 64);
+        assert_eq!(shared.decode_chunk(kernel, ("syn_c", &m), &flipped, 64, counted(&calls, want.clone())), want);
         assert_eq!(calls.load(Ordering::Relaxed), 2);
     }
 }

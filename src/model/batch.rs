@@ -25,7 +25,7 @@ use super::batch_attention::{softmax_head, SoftmaxScratch};
 use super::forward::StepError;
 use super::kernels::elementwise::{add_rows, clamp_rows, reglu, requantize, rmsnorm, rope, scores};
 use super::kernels::values::PackedValues;
-use super::kernels::{gemm, Kernel, PackedRows};
+use super::kernels::{gemm, gemm_first, Kernel, PackedRows};
 use super::layers::dot_i8;
 use super::{Model, HEAD_DIM, ROPE_PAIRS};
 use crate::stage_timers::{self, Stage};
@@ -278,6 +278,11 @@ fn gemm_split(kernel: Kernel, split: bool, x: &[i8], x_stride: usize, n: usize, 
     );
 }
 
+/// Query rows per score product of [`attend_rows`]: each product reads the
+/// keys up to its last row's position, so a prefill computes about
+/// `QK_ROWS / 2` scores per row that no row uses.
+const QK_ROWS: usize = 16;
+
 /// Per-worker scratch of [`attend_rows`], grown on demand, never shrunk.
 #[derive(Default)]
 struct AttendScratch {
@@ -345,8 +350,16 @@ fn attend_rows(
                 end += 1;
             }
             let cache = &slots[s].layers[li];
-            // Scores of (row, head) against every cached position, q·k exact i32.
-            gemm(kernel, &qrot[r * d..], HEAD_DIM, (end - r) * nh, &cache.k, &mut sc.scores, cap);
+            // Scores of (row, head) against the cached positions up to the
+            // row's own, q·k exact i32: in blocks of QK_ROWS rows (in
+            // position order), each against the keys up to its last row's
+            // position (the causal half of a prefill's product is skipped).
+            for b0 in (r..end).step_by(QK_ROWS) {
+                let b1 = (b0 + QK_ROWS).min(end);
+                let keys = pos[b1 - 1] + 1;
+                let out = &mut sc.scores[(b0 - r) * nh * cap..];
+                gemm_first(kernel, &qrot[b0 * d..], HEAD_DIM, (b1 - b0) * nh, &cache.k, keys, out, cap);
+            }
             for rr in r..end {
                 let p = pos[rr];
                 for h in 0..nh {

@@ -133,22 +133,14 @@ impl<'m> ChunkCoder<'m> {
         mut each: impl FnMut(usize, (u32, u32), u32) -> Result<(), (usize, ChunkFailure)>,
     ) -> Result<(), (usize, ChunkFailure)> {
         self.batch.reset_slot(0);
-        let bos = self.model.config().bos;
         // As in the one-token order, a token outside the vocabulary fails in
         // the coder at its own position, before any step uses it as context:
         // prefill only the positions whose context is valid.
         let v = self.model.config().vocab_size;
         let valid = tokens.iter().position(|&t| t as usize >= v).map_or(tokens.len(), |bad| bad + 1);
-        let mut rows = [(0usize, 0u32); PREFILL_ROWS];
         for (b, block) in tokens[..valid].chunks(PREFILL_ROWS).enumerate() {
             let start = b * PREFILL_ROWS;
-            for (i, row) in rows[..block.len()].iter_mut().enumerate() {
-                let p = start + i;
-                *row = (0, if p == 0 { bos } else { tokens[p - 1] });
-            }
-            self.batch
-                .forward(self.model, &rows[..block.len()], &mut self.logits)
-                .map_err(|e| (start, ChunkFailure::Step(e)))?;
+            self.prefill(tokens, start, block.len()).map_err(|e| (start, ChunkFailure::Step(e)))?;
             let timer = stage_timers::start(Stage::FreqTable);
             self.block_intervals(block);
             drop(timer);
@@ -156,6 +148,42 @@ impl<'m> ChunkCoder<'m> {
             for (i, (iv, &t)) in self.intervals.iter_mut().zip(block).enumerate() {
                 let iv = std::mem::replace(iv, Ok((0, 0))).map_err(|e| (start + i, e))?;
                 each(start + i, iv, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs chunk positions `start..start + len` (`len <= PREFILL_ROWS`,
+    /// the positions before `start` already run) as one prefill block:
+    /// position p is fed `p == 0 ? BOS : tokens[p − 1]`, and row i's logits
+    /// are then `self.logits[i·V..(i + 1)·V]`.
+    fn prefill(&mut self, tokens: &[u32], start: usize, len: usize) -> Result<(), crate::model::forward::StepError> {
+        let bos = self.model.config().bos;
+        let mut rows = [(0usize, 0u32); PREFILL_ROWS];
+        for (i, row) in rows[..len].iter_mut().enumerate() {
+            let p = start + i;
+            *row = (0, if p == 0 { bos } else { tokens[p - 1] });
+        }
+        self.batch.forward(self.model, &rows[..len], &mut self.logits)
+    }
+
+    /// Calls `at(p, logits)` for chunk positions `p = 0..=last` in order
+    /// (`last <= tokens.len()`; position p fed `p == 0 ? BOS : tokens[p − 1]`):
+    /// the logits of [`walk_chunk`](crate::model::forward::walk_chunk) with the
+    /// normative attention, computed by prefill blocks. Stops at the first
+    /// failure: a step's (for instance a position beyond the capacity this
+    /// coder was made with) or `at`'s.
+    pub fn each_logits(&mut self, tokens: &[u32], last: usize, mut at: impl FnMut(usize, &[i32]) -> Result<(), String>) -> Result<(), String> {
+        if last > tokens.len() {
+            return Err(format!("position {last} is beyond the tokens ({} of them)", tokens.len()));
+        }
+        self.batch.reset_slot(0);
+        let v = self.model.config().vocab_size;
+        for start in (0..=last).step_by(PREFILL_ROWS) {
+            let len = (last + 1 - start).min(PREFILL_ROWS);
+            self.prefill(tokens, start, len).map_err(|e| e.to_string())?;
+            for (i, logits) in self.logits[..len * v].chunks_exact(v).enumerate() {
+                at(start + i, logits)?;
             }
         }
         Ok(())

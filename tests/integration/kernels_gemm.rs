@@ -3,7 +3,7 @@
 //! included, on both sides), saturation-shaped extremes, every remainder of
 //! the column group (4), the output block (16) and the row tiles (8, 4, 2).
 
-use czip::model::kernels::{gemm, Kernel, PackedRows};
+use czip::model::kernels::{gemm, gemm_first, Kernel, PackedRows};
 
 use crate::common;
 use common::XorShift;
@@ -114,6 +114,43 @@ fn growing_packed_rows_match_a_fresh_packing() {
         let want = naive(&x, 6, &w, rows, 64);
         for kernel in kernels() {
             assert_eq!(run(kernel, &x, 6, &p, 0), want, "{kernel:?} round {round}");
+        }
+    }
+}
+
+#[test]
+fn every_kernel_matches_on_batches_longer_than_a_row_chunk() {
+    // The AVX2 kernel widens its inputs a chunk of rows at a time (96 KiB
+    // of i16: 24 rows of 2,048 columns, 38 of 1,300): many chunks and a
+    // partial last one, every row tile remainder.
+    let mut rng = XorShift(11);
+    for kernel in kernels() {
+        for &(k, m, n) in &[(2048usize, 40usize, 53usize), (1300, 24, 77), (384, 33, 130)] {
+            let x: Vec<i8> = (0..n * k).map(|_| rng.i8_full()).collect();
+            let w: Vec<i8> = (0..m * k).map(|_| rng.i8_full()).collect();
+            let p = PackedRows::from_matrix(&w, m, k);
+            assert_eq!(run(kernel, &x, n, &p, rng.i8_full()), naive(&x, n, &w, m, k), "{kernel:?} k={k} m={m} n={n}");
+        }
+    }
+}
+
+#[test]
+fn gemm_first_computes_the_first_rows_and_writes_nothing_past_them() {
+    // The attention's causal score products: keys up to a position only.
+    let mut rng = XorShift(12);
+    let (k, rows, n) = (64, 70, 11);
+    let w: Vec<i8> = (0..rows * k).map(|_| rng.i8_full()).collect();
+    let p = PackedRows::from_matrix(&w, rows, k);
+    let x: Vec<i8> = (0..n * k).map(|_| rng.i8_full()).collect();
+    let full = naive(&x, n, &w, rows, k);
+    for kernel in kernels() {
+        for m in [0, 1, 7, 8, 9, 15, 16, 17, 33, 69, 70] {
+            let mut out = vec![i32::MIN; n * rows];
+            gemm_first(kernel, &x, k, n, &p, m, &mut out, rows);
+            for r in 0..n {
+                assert_eq!(out[r * rows..r * rows + m], full[r * rows..r * rows + m], "{kernel:?} m={m} row {r}");
+                assert!(out[r * rows + m..(r + 1) * rows].iter().all(|&v| v == i32::MIN), "{kernel:?} m={m}: wrote past m");
+            }
         }
     }
 }

@@ -130,3 +130,33 @@ fn pipeline_output_is_identical_across_kernels_and_threads() {
         }
     }
 }
+
+#[test]
+fn chunk_coders_logits_are_the_step_walks() {
+    // `ChunkCoder::each_logits` (prefill blocks) answers the conformance
+    // runner's logits cases in place of `walk_chunk`: the same logits at
+    // every position, and the same refusal past the capacity.
+    use czip::model::forward::walk_chunk;
+    use czip::model::Variant;
+    use czip::pipeline::ChunkCoder;
+    for model in models() {
+        let cap = model.config().rope_rows;
+        let toks = tokens(&model, cap.min(200));
+        type At<'a> = &'a mut dyn FnMut(usize, &[i32]) -> Result<(), String>;
+        let collect = |walk: &mut dyn FnMut(At) -> Result<(), String>| {
+            let mut all = Vec::new();
+            walk(&mut |p, l| {
+                all.push((p, l.to_vec()));
+                Ok(())
+            })
+            .map(|()| all)
+        };
+        for kernel in kernels() {
+            for last in [0, 1, 63, 64, 65, toks.len() - 1, toks.len()] {
+                let want = collect(&mut |at| walk_chunk(Variant::NORMATIVE, &model, &toks, last, false, |p, l, _| at(p, l)));
+                let got = collect(&mut |at| ChunkCoder::with_kernel(&model, last + 1, kernel).each_logits(&toks, last, at));
+                assert_eq!(got, want, "{kernel:?} last {last} (capacity {cap})");
+            }
+        }
+    }
+}

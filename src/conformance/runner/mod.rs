@@ -140,8 +140,12 @@ pub fn run_watched(imp: &mut dyn Implementation, ctx: &Context, cases: &[Case], 
         watch(&Tick { done: done.fetch_add(1, Relaxed) + 1, total, failed, index });
     };
     if let Some(b) = imp.as_builtin() {
-        for c in cases.iter().filter(|c| c.op == "compress") {
-            b.ctx.plan_compress(&c.args);
+        for c in cases {
+            match c.op.as_str() {
+                "compress" => b.ctx.plan_compress(&c.args),
+                "chunk_encode" => b.ctx.plan_chunk(&c.args),
+                _ => {}
+            }
         }
         let results = cases
             .par_iter()

@@ -15,29 +15,37 @@
 //! The positions are taken in *runs* of up to `RUN_BLOCKS` blocks (64
 //! positions, 16 groups of the value cache) inside one segment: first the
 //! run's weights (the new-maximum search and `exp8`, masked to zero
-//! outside the segment), summed in u32 lanes for `S`, each split into bytes
-//! `w = 256·hi + lo` and stored as i16 per group (`[lo_0..lo_3, hi_0..hi_3]`,
-//! one `vpackusdw`); then the run's value sum, added to `acc` (i64) at once.
+//! outside the segment), summed in u32 lanes for `S`, and stored per group
+//! as i16 *offset weights* `w' = w − 32768` (zero outside the run's lanes);
+//! then the run's value sum, added to `acc` (i64) at once.
+//!
+//! Why the offset: `0 <= w <= 65535` does not fit the signed i16 operand of
+//! `vpmaddwd`, `w'` does. The run's positions are one contiguous range
+//! `[first, end)` (the lanes of a segment), so
+//! `Σ_t w_t·V[t][i] = Σ_t w'_t·V[t][i] + 32768·Σ_{first<=t<end} V[t][i]`,
+//! and the last sum is a difference of the cache's running sums
+//! ([`PackedValues::sums_before`]): one `vpmaddwd` per product instead of
+//! one per weight byte. Exact, so the same integers.
 //!
 //! The value sum uses the cache's layout as it is ([`PackedValues`]: a
-//! group's 4 positions of one dimension are adjacent), no AVX2 layout: 16
-//! bytes of a group are 4 dimensions × 4 positions; sign-extended to 16 i16
-//! (`vpmovsxbw`) they meet the group's 4 low (then high) weight bytes as i16,
-//! broadcast to every 64-bit lane, in one `vpmaddwd` each, which leaves per
-//! dimension two partial sums (positions 0+1 and 2+3) in i32 lanes.
-//! `vpmaddubsw` is not used: a pair `255·(−128)·2` saturates its i16. AVX2
-//! has 16 registers, so the 64 dimensions are done a quarter (16
-//! dimensions: 4 low and 4 high accumulators) at a time, each quarter going
-//! over the run's groups; at its end `256·hi + lo` is formed, the two
-//! partials added (`vphaddd`) and the sums widened into `acc`.
+//! group's 4 positions of one dimension are adjacent), no AVX2 layout: 32
+//! bytes of a group are 8 dimensions × 4 positions, i.e. 16 i16 lanes of
+//! two bytes each (positions 0 and 1, then 2 and 3, of one dimension).
+//! Shifting a lane right arithmetically by 8 gives its odd position's value
+//! sign-extended, left by 8 then right by 8 its even one's; against the
+//! group's offset weights `(w'_0, w'_2)` and `(w'_1, w'_3)` broadcast as
+//! i16 pairs, two `vpmaddwd` leave each dimension's whole sum in one i32
+//! lane. So the 64 dimensions are 8 accumulators, done in one pass over
+//! the run's groups. Shifts, not `vpmovsxbw`: on Zen 3 a sign extension
+//! costs about as much as three shifts and does not overlap `vpmaddwd`.
+//! `vpmaddubsw` is not used: a pair `255·(−128)·2` saturates its i16.
 //!
-//! Widths: a `vpmaddwd` lane is at most `2·255·128 = 65,280` in magnitude;
-//! over a run's at most 16 groups a lo or hi lane stays within 1,044,480,
-//! `256·hi + lo` within `257·1,044,480 < 2^28.1`, the two partials' sum
-//! within 2^29.1: exact in i32. A run's weight sum is at most `64·65535`
+//! Widths: a `vpmaddwd` lane is at most `2·32768·128 = 2^23` in magnitude,
+//! a group's two within 2^24; over a run's at most 16 groups a lane stays
+//! within 2^28: exact in i32. The correction is at most
+//! `32768·64·128 = 2^28` per run. A run's weight sum is at most `64·65535`
 //! (u32 lanes); `S` and `acc` as in `OnlineSoftmax` (`S < 2^29`,
-//! `|acc| < 2^36`); the rescale is the portable one
-//! ([`rescale`]).
+//! `|acc| < 2^36`); the rescale is the portable one ([`rescale`]).
 
 use std::arch::x86_64::*;
 
@@ -73,8 +81,9 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
         Some(k) => (65535u64, k),
         None => (0, scores[0]),
     };
-    // Per group k of the run: its 4 low weight bytes, then its 4 high ones, as u16.
-    let mut weights = [[0u16; 2 * GROUP]; RUN_GROUPS];
+    // Per group k of the run: its 4 offset weights `w − 32768` (module doc),
+    // in the order of positions 0, 2, 1, 3.
+    let mut weights = [[0i16; GROUP]; RUN_GROUPS];
     // The next position to weight is lane `todo.trailing_zeros()` of block `blk`.
     let mut blk = 0;
     let mut todo = head_bits(n);
@@ -92,11 +101,16 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
             let above = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(v, mv))) as u32 & todo;
             // The lanes before the first new maximum (all of `todo` if none).
             let lanes = if above == 0 { todo } else { todo & ((above & above.wrapping_neg()) - 1) };
-            let e = _mm256_and_si256(lane_mask(lanes), exp8(_mm256_sub_epi32(v, mv), &c));
-            sum = _mm256_add_epi32(sum, e);
-            let split = _mm256_packus_epi32(_mm256_and_si256(e, _mm256_set1_epi32(255)), _mm256_srli_epi32::<8>(e));
-            // SAFETY: groups 2b and 2b + 1 of the RUN_GROUPS (32 bytes).
-            _mm256_storeu_si256(weights.as_mut_ptr().add(2 * b).cast(), split);
+            let mask = lane_mask(lanes);
+            let e = exp8(_mm256_sub_epi32(v, mv), &c);
+            sum = _mm256_add_epi32(sum, _mm256_and_si256(mask, e));
+            // w − 32768 is within i16 (0 <= w <= 65535): the pack is exact.
+            let offset = _mm256_and_si256(mask, _mm256_sub_epi32(e, _mm256_set1_epi32(32768)));
+            let packed = _mm_packs_epi32(_mm256_castsi256_si128(offset), _mm256_extracti128_si256::<1>(offset));
+            // Each group's four as positions 0, 2, 1, 3.
+            let packed = _mm_shufflehi_epi16::<0b11_01_10_00>(_mm_shufflelo_epi16::<0b11_01_10_00>(packed));
+            // SAFETY: groups 2b and 2b + 1 of the RUN_GROUPS (16 bytes).
+            _mm_storeu_si128(weights.as_mut_ptr().add(2 * b).cast(), packed);
             if lanes != 0 {
                 end = blk + 32 - lanes.leading_zeros() as usize;
             }
@@ -117,7 +131,7 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
         // 2. Its value sum: groups first/4 .. ⌈end/4⌉ (weights outside the
         // run's lanes are zero), all below ⌈n/4⌉: inside the cache's bytes.
         if end > first {
-            weighted_sum_run(values.bytes(), first / GROUP, end.div_ceil(GROUP), run_blk / GROUP, &weights, acc);
+            weighted_sum_run(values, first, end, run_blk / GROUP, &weights, acc);
         }
         // 3. At a new maximum: the reference's rescale of S and acc.
         if let Some(sc) = new_max {
@@ -130,52 +144,51 @@ pub unsafe fn softmax_head(scores: &[i32], sink: Option<i32>, values: &PackedVal
     s
 }
 
-/// `acc_i += Σ_{g0 <= g < g1} Σ_{t of group g} w_t · V[t][i]`, with the
-/// weight bytes of group g at `weights[g − run_g]` (see the module doc).
+/// `acc_i += Σ_{first <= t < end} w_t · V[t][i]`, with the offset weights
+/// `w_t − 32768` of group g at `weights[g − run_g]` (positions 0, 2, 1, 3)
+/// and zero in the lanes of groups `first/4 .. ⌈end/4⌉` outside
+/// `[first, end)` (see the module doc).
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn weighted_sum_run(
-    v_bytes: &[i8],
-    g0: usize,
-    g1: usize,
+    values: &PackedValues,
+    first: usize,
+    end: usize,
     run_g: usize,
-    weights: &[[u16; 2 * GROUP]; RUN_GROUPS],
+    weights: &[[i16; GROUP]; RUN_GROUPS],
     acc: &mut [i64; HEAD_DIM],
 ) {
-    let x = &v_bytes[g0 * GROUP_BYTES..g1 * GROUP_BYTES];
+    let (g0, g1) = (first / GROUP, end.div_ceil(GROUP));
+    let x = &values.bytes()[g0 * GROUP_BYTES..g1 * GROUP_BYTES];
     let w = &weights[g0 - run_g..g1 - run_g];
-    for quarter in 0..4 {
-        let mut lo = [_mm256_setzero_si256(); 4];
-        let mut hi = [_mm256_setzero_si256(); 4];
-        for (group, wg) in x.chunks_exact(GROUP_BYTES).zip(w) {
-            // SAFETY: 16 bytes each, in wg and in the group's 256.
-            let wl = _mm256_set1_epi64x(std::ptr::read_unaligned(wg.as_ptr().cast::<i64>()));
-            let wh = _mm256_set1_epi64x(std::ptr::read_unaligned(wg.as_ptr().add(GROUP).cast::<i64>()));
-            let p = group.as_ptr().add(64 * quarter);
-            for q in 0..4 {
-                let xv = _mm256_cvtepi8_epi16(_mm_loadu_si128(p.add(16 * q).cast()));
-                lo[q] = _mm256_add_epi32(lo[q], _mm256_madd_epi16(xv, wl));
-                hi[q] = _mm256_add_epi32(hi[q], _mm256_madd_epi16(xv, wh));
-            }
+    // sums[j] lane k: dimension 8j + k.
+    let mut sums = [_mm256_setzero_si256(); HEAD_DIM / 8];
+    for (group, wg) in x.chunks_exact(GROUP_BYTES).zip(w) {
+        // SAFETY: 4 + 4 bytes of wg's 8.
+        let w02 = _mm256_set1_epi32(std::ptr::read_unaligned(wg.as_ptr().cast::<i32>()));
+        let w13 = _mm256_set1_epi32(std::ptr::read_unaligned(wg.as_ptr().add(2).cast::<i32>()));
+        for (j, s) in sums.iter_mut().enumerate() {
+            // SAFETY: 32 of the group's 256 bytes.
+            let v = _mm256_loadu_si256(group.as_ptr().add(32 * j).cast());
+            let odd = _mm256_srai_epi16::<8>(v);
+            let even = _mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(v));
+            *s = _mm256_add_epi32(*s, _mm256_add_epi32(_mm256_madd_epi16(even, w02), _mm256_madd_epi16(odd, w13)));
         }
-        // Lanes of comb[q]: [d(4q) p0, d(4q) p1, d(4q+1) p0, …]; hadd(a, b) gives
-        // [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7].
-        let mut comb = [_mm256_setzero_si256(); 4];
-        for q in 0..4 {
-            comb[q] = _mm256_add_epi32(_mm256_slli_epi32::<8>(hi[q]), lo[q]);
+    }
+    for (j, s) in sums.into_iter().enumerate() {
+        for (half, h) in [_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s)].into_iter().enumerate() {
+            // SAFETY: entries 8j + 4·half .. + 4 of acc's 64.
+            let p = acc.as_mut_ptr().add(8 * j + 4 * half).cast::<__m256i>();
+            _mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), _mm256_cvtepi32_epi64(h)));
         }
-        let dims = [
-            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(comb[0], comb[1])),
-            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(comb[2], comb[3])),
-        ];
-        for (k, d) in dims.into_iter().enumerate() {
-            let a = &mut acc[16 * quarter + 8 * k..][..8];
-            for (half, h) in [_mm256_castsi256_si128(d), _mm256_extracti128_si256::<1>(d)].into_iter().enumerate() {
-                // SAFETY: entries 4·half..4·half + 4 of the 8.
-                let p = a.as_mut_ptr().add(4 * half).cast::<__m256i>();
-                _mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), _mm256_cvtepi32_epi64(h)));
-            }
-        }
+    }
+    // The offset's correction: 32768 · Σ_{first <= t < end} V[t][i].
+    let (lo, hi) = (values.sums_before(first), values.sums_before(end));
+    for (i, a) in acc.chunks_exact_mut(4).enumerate() {
+        // SAFETY: 4 i32 of each 64-entry row; 4 i64 of acc.
+        let d = _mm_sub_epi32(_mm_loadu_si128(hi.as_ptr().add(4 * i).cast()), _mm_loadu_si128(lo.as_ptr().add(4 * i).cast()));
+        let p = a.as_mut_ptr().cast::<__m256i>();
+        _mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), _mm256_slli_epi64::<15>(_mm256_cvtepi32_epi64(d))));
     }
 }
 

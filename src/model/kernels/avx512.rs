@@ -34,7 +34,7 @@ thread_local! {
 /// The CPU must support AVX-512 F, BW and VNNI; the slice bounds of
 /// [`super::gemm`] must hold (it asserts them).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mut [i32], out_stride: usize) {
+pub unsafe fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, m: usize, out: &mut [i32], out_stride: usize) {
     ROW_BIAS.with(|rb| {
         let mut rb = rb.borrow_mut();
         if rb.len() < n {
@@ -47,7 +47,7 @@ pub unsafe fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mu
             let row = &x[r * x_stride..r * x_stride + k];
             *b = row.iter().map(|&v| i32::from(v)).sum::<i32>() << 7;
         }
-        let blocks = w.blocks();
+        let blocks = m.div_ceil(BLOCK_ROWS);
         let mut b = 0;
         while b < blocks {
             let nb = (blocks - b).min(2);
@@ -55,25 +55,25 @@ pub unsafe fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mu
             while r < n {
                 let nr = (n - r).min(R);
                 match (nr, nb) {
-                    (R, 2) => tile::<R, 2>(x, x_stride, r, w, b, &rb, out, out_stride),
-                    (R, _) => tile::<R, 1>(x, x_stride, r, w, b, &rb, out, out_stride),
+                    (R, 2) => tile::<R, 2>(x, x_stride, r, w, m, b, &rb, out, out_stride),
+                    (R, _) => tile::<R, 1>(x, x_stride, r, w, m, b, &rb, out, out_stride),
                     (4..=7, 2) => {
-                        tile::<4, 2>(x, x_stride, r, w, b, &rb, out, out_stride);
+                        tile::<4, 2>(x, x_stride, r, w, m, b, &rb, out, out_stride);
                         r += 4;
                         continue;
                     }
                     (4..=7, _) => {
-                        tile::<4, 1>(x, x_stride, r, w, b, &rb, out, out_stride);
+                        tile::<4, 1>(x, x_stride, r, w, m, b, &rb, out, out_stride);
                         r += 4;
                         continue;
                     }
                     (_, 2) => {
-                        tile::<1, 2>(x, x_stride, r, w, b, &rb, out, out_stride);
+                        tile::<1, 2>(x, x_stride, r, w, m, b, &rb, out, out_stride);
                         r += 1;
                         continue;
                     }
                     _ => {
-                        tile::<1, 1>(x, x_stride, r, w, b, &rb, out, out_stride);
+                        tile::<1, 1>(x, x_stride, r, w, m, b, &rb, out, out_stride);
                         r += 1;
                         continue;
                     }
@@ -95,6 +95,7 @@ unsafe fn tile<const TR: usize, const TB: usize>(
     x_stride: usize,
     r0: usize,
     w: &PackedRows,
+    m: usize,
     b0: usize,
     row_bias: &[i32],
     out: &mut [i32],
@@ -124,11 +125,11 @@ unsafe fn tile<const TR: usize, const TB: usize>(
     }
     for j in 0..TB {
         let o0 = (b0 + j) * BLOCK_ROWS;
-        let live = (w.rows() - o0).min(BLOCK_ROWS);
+        let live = (m - o0).min(BLOCK_ROWS);
         let mask: __mmask16 = if live == BLOCK_ROWS { 0xffff } else { (1u16 << live) - 1 };
         for i in 0..TR {
             let v = _mm512_sub_epi32(acc[i][j], _mm512_set1_epi32(row_bias[r0 + i]));
-            // SAFETY: out holds out_stride·(n−1) + rows() entries (asserted by gemm); the mask stops at rows().
+            // SAFETY: out holds out_stride·(n−1) + m entries (asserted by gemm); the mask stops at m.
             _mm512_mask_storeu_epi32(out.as_mut_ptr().add((r0 + i) * out_stride + o0).cast(), mask, v);
         }
     }

@@ -115,25 +115,33 @@ impl std::str::FromStr for Kernel {
 /// row past `k` are ignored (the packed padding is zero). Panics if a slice
 /// is too short or the kernel is not available (a caller error).
 pub fn gemm(kernel: Kernel, x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mut [i32], out_stride: usize) {
-    assert!(x_stride >= w.padded_cols() && out_stride >= w.rows());
-    if n == 0 {
+    gemm_first(kernel, x, x_stride, n, w, w.rows(), out, out_stride)
+}
+
+/// [`gemm`] for the first `m` rows of W only (`m <= w.rows()`): the
+/// outputs `o < m`; nothing at or past `m` is written. (The attention's
+/// scores of a row need the keys up to its own position only.)
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_first(kernel: Kernel, x: &[i8], x_stride: usize, n: usize, w: &PackedRows, m: usize, out: &mut [i32], out_stride: usize) {
+    assert!(m <= w.rows() && x_stride >= w.padded_cols() && out_stride >= m);
+    if n == 0 || m == 0 {
         return;
     }
     assert!(x.len() >= (n - 1) * x_stride + w.padded_cols());
-    assert!(out.len() >= (n - 1) * out_stride + w.rows());
+    assert!(out.len() >= (n - 1) * out_stride + m);
     match kernel {
-        Kernel::Scalar => scalar::gemm(x, x_stride, n, w, out, out_stride),
+        Kernel::Scalar => scalar::gemm(x, x_stride, n, w, m, out, out_stride),
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => {
             assert!(kernel.is_available(), "AVX2 not available");
             // SAFETY: the CPU supports AVX2 (asserted); bounds asserted above.
-            unsafe { avx2::gemm(x, x_stride, n, w, out, out_stride) }
+            unsafe { avx2::gemm(x, x_stride, n, w, m, out, out_stride) }
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 => {
             assert!(kernel.is_available(), "AVX-512 VNNI not available");
             // SAFETY: the CPU supports AVX-512 F/BW/VNNI (asserted); bounds asserted above.
-            unsafe { avx512::gemm(x, x_stride, n, w, out, out_stride) }
+            unsafe { avx512::gemm(x, x_stride, n, w, m, out, out_stride) }
         }
         #[cfg(not(target_arch = "x86_64"))]
         _ => panic!("kernel {} not available on this architecture", kernel.name()),

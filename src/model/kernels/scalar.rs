@@ -6,12 +6,12 @@ use super::packed::{PackedRows, BLOCK_ROWS, GROUP};
 /// See [`super::gemm`]. Widths: each product is at most 127·128 in
 /// magnitude and the loader bounds k so the i32 sum cannot overflow; the
 /// wrapping add is therefore exact (and keeps the loop vectorisable).
-pub fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, out: &mut [i32], out_stride: usize) {
+pub fn gemm(x: &[i8], x_stride: usize, n: usize, w: &PackedRows, m: usize, out: &mut [i32], out_stride: usize) {
     let k = w.cols();
-    for b in 0..w.blocks() {
+    for b in 0..m.div_ceil(BLOCK_ROWS) {
         let blk = w.block(b);
         let o0 = b * BLOCK_ROWS;
-        let live = (w.rows() - o0).min(BLOCK_ROWS);
+        let live = (m - o0).min(BLOCK_ROWS);
         for r in 0..n {
             let xr = &x[r * x_stride..r * x_stride + k];
             let mut acc = [0i32; BLOCK_ROWS];

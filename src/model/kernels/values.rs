@@ -22,16 +22,22 @@ pub const GROUP: usize = 4;
 /// Bytes of one group: 64 dimensions × 4 positions.
 const GROUP_BYTES: usize = HEAD_DIM * GROUP;
 
-/// Value rows of up to `capacity` positions, grouped as described above.
+/// Value rows of up to `capacity` positions, grouped as described above,
+/// and their running sums per dimension.
 #[derive(Debug, Clone)]
 pub struct PackedValues {
     data: Vec<i8>,
+    /// `prefix[t·64 + i] = Σ_{u<t} V[u][i]` for `t <= len` (row 0 is zeros):
+    /// at most `128·capacity` in magnitude, exact in i32 for any capacity
+    /// below 2^24.
+    prefix: Vec<i32>,
     len: usize,
 }
 
 impl PackedValues {
     pub fn with_capacity(capacity: usize) -> Self {
-        PackedValues { data: vec![0; capacity.div_ceil(GROUP) * GROUP_BYTES], len: 0 }
+        assert!(capacity < 1 << 24, "value cache capacity");
+        PackedValues { data: vec![0; capacity.div_ceil(GROUP) * GROUP_BYTES], prefix: vec![0; (capacity + 1) * HEAD_DIM], len: 0 }
     }
     /// Positions held.
     pub fn len(&self) -> usize {
@@ -57,7 +63,16 @@ impl PackedValues {
         for (dim, &v) in group.chunks_exact_mut(GROUP).zip(row) {
             dim[t % GROUP] = v;
         }
+        let (before, after) = self.prefix[t * HEAD_DIM..(t + 2) * HEAD_DIM].split_at_mut(HEAD_DIM);
+        for ((p, &b), &v) in after.iter_mut().zip(&*before).zip(row) {
+            *p = b + i32::from(v);
+        }
         self.len += 1;
+    }
+    /// `Σ_{u<t} V[u][i]` for the 64 dimensions i (`t <= len()`).
+    pub fn sums_before(&self, t: usize) -> &[i32] {
+        assert!(t <= self.len, "sums past the cached positions");
+        &self.prefix[t * HEAD_DIM..(t + 1) * HEAD_DIM]
     }
     /// The grouped bytes: group g (positions 4g..4g+4) is bytes
     /// `256·g..256·(g+1)`, for every group of the capacity.
