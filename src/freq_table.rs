@@ -1,7 +1,7 @@
 //! The frequency table of spec §6: integer softmax of the logits, scaled to
 //! the total T, as inclusive cumulative frequencies for the coder (§7).
 
-use crate::model::kernels::elementwise::{multiversion, round_small_f64, ExpNarrow};
+use crate::model::kernels::elementwise::{multiversion, ExpNarrow};
 use crate::model::kernels::exps::{exps_sub, Exp2Lut};
 use crate::model::Kernel;
 use crate::numerics::{argmax, exp_q16};
@@ -229,19 +229,37 @@ multiversion! {
 
 multiversion! {
     /// `f_j = 1 + ⌊e_j·r / sum_e⌋` in place and `sum_f = Σ f` (`e_j <= 65535`,
-    /// `r < 2^32`, `1 <= sum_e < 2^37`; see [`build_freqs`] for exactness).
+    /// `r < 2^32 − 1`, `1 <= sum_e < 2^37`; see [`build_freqs`] for exactness).
+    ///
+    /// Every step is an f64 operation on exact integers, so the loop
+    /// vectorises on AVX2 (which has no 64-bit integer multiply): `n = e·r
+    /// < 2^48` and `Σe` are exact; `q`, the nearest integer to `n·fl(1/Σe)`
+    /// (the magic-number rounding of `round_small_f64`, ties to even), is
+    /// within one of `⌊n/Σe⌋`; `q·Σe` is an integer within `Σe` of n, below
+    /// 2^49, so exact, and so is the remainder `n − q·Σe`; the corrected
+    /// `f = q + 1 <= r + 1 < 2^32` is read from the low bits of `f + 2^52`.
+    /// `Σf` is summed in u64 (at most `2^32·V`).
     pub fn scaled_freqs(cum: &mut [u32], r: u32, sum_e: u64, sum_f: &mut u64) {
+        const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
+        const LOW_BITS: f64 = 4_503_599_627_370_496.0; // 2^52
+        let d = sum_e as f64;
+        let inv = 1.0 / d;
+        let rf = f64::from(r);
         let mut s = 0u64;
-        let d = sum_e as i64;
-        let inv = 1.0 / sum_e as f64;
         for c in cum.iter_mut() {
-            let n = u64::from(*c).wrapping_mul(u64::from(r)) as i64;
-            // Nearest to n/Σe (< 2^32), so within one of the floor.
-            let mut q = round_small_f64(n as f64 * inv);
-            let rem = n.wrapping_sub(q.wrapping_mul(d));
-            q = q.wrapping_add(i64::from(rem >= d)).wrapping_sub(i64::from(rem < 0));
-            *c = q.wrapping_add(1) as u32;
-            s = s.wrapping_add(q.wrapping_add(1) as u64);
+            // e_j <= 65535: exact as i32 (a signed conversion vectorises).
+            let n = f64::from(*c as i32) * rf;
+            let q = (n * inv + ROUND) - ROUND;
+            let rem = n - q * d;
+            let q = if rem >= d {
+                q + 1.0
+            } else if rem < 0.0 {
+                q - 1.0
+            } else {
+                q
+            };
+            *c = (q + 1.0 + LOW_BITS).to_bits() as u32;
+            s = s.wrapping_add(u64::from(*c));
         }
         *sum_f = s;
     }

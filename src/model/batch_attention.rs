@@ -22,7 +22,7 @@
 //! Widths: those of `OnlineSoftmax` (`S < 2^29`, `|acc| < 2^36`); the
 //! segment sums are exact.
 
-use super::kernels::elementwise::{exp_narrow, multiversion, rescale, round_small_f64, ExpNarrow};
+use super::kernels::elementwise::{exp_narrow, multiversion, rescale, ExpNarrow};
 use super::kernels::exps::{segment_weights, Exp2Lut};
 use super::kernels::values::{weighted_sum, PackedValues};
 use super::kernels::Kernel;
@@ -133,16 +133,12 @@ fn next_above(scores: &[i32], from: usize, m: i32) -> usize {
 /// `out_i = clamp_i8(div_rne_tte_s64_to_s32(acc_i, d))` for `d >= 1`.
 ///
 /// The clamp makes every quotient of 128 or more the same output, so the
-/// magnitude is first clamped to `128·d` (`nc`); for `d < 2^45` that is below
-/// 2^52, and `nc`, `d` are exact f64 values. `nc · fl(1/d)` carries a
-/// relative error below 2^−51, an absolute one below 2^−44 (`nc/d <= 128`),
-/// so its nearest integer is within one of `⌊nc/d⌋`; the exact integer
-/// remainder corrects it and decides the round-half-to-even, as in the
-/// reference.
-/// Branch-free, so the loop is vectorised ([`outputs_bounded`]). Larger `d`
-/// (never reached: `S < 2^29`) takes the reference function.
+/// magnitude is first clamped to `128·d` (`nc`); for `d < 2^44` that is below
+/// 2^51, and from there every step is an f64 operation on exact integers
+/// ([`outputs_bounded`]). Larger `d` (never reached: `S < 2^29`) takes the
+/// reference function.
 pub fn outputs(acc: &[i64; HEAD_DIM], d: u64, out: &mut [i8]) {
-    if d == 0 || d >= 1 << 45 {
+    if d == 0 || d >= 1 << 44 {
         for (o, &a) in out.iter_mut().zip(acc) {
             *o = clamp_i8(div_rne_tte_s64_to_s32(a, d));
         }
@@ -152,22 +148,33 @@ pub fn outputs(acc: &[i64; HEAD_DIM], d: u64, out: &mut [i8]) {
 }
 
 multiversion! {
-    /// [`outputs`] for `1 <= d < 2^45`. Widths: `nc <= 128·d < 2^52`,
-    /// `q <= 129`, `q·d < 2^53`, `|r| < 2d`: all exact in i64.
+    /// [`outputs`] for `1 <= d < 2^44`, branch-free so the loop vectorises
+    /// (AVX2 has no 64-bit integer multiply or conversion to f64). Widths:
+    /// `0 <= nc <= 128·d < 2^51`, converted exactly by the magic-number
+    /// addition; `nc·fl(1/d)` is within 2^−44 of `nc/d <= 128`, so its
+    /// nearest integer `q0` is within one of `⌊nc/d⌋`; `q0·d < 2^52` and the
+    /// remainder `nc − q0·d` (`|r| < 2d`) are exact f64 integers; the
+    /// corrected remainder decides the round-half-to-even, as in the
+    /// reference; `q <= 128` is read from the low bits of `q + 1.5·2^52`.
     pub fn outputs_bounded(acc: &[i64; HEAD_DIM], d: i64, out: &mut [i8]) {
-        let inv = 1.0 / d as f64;
-        let cap = (d as u64) << 7;
+        const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
+        let round_bits = ROUND.to_bits() as i64;
+        let df = d as f64;
+        let inv = 1.0 / df;
+        let cap = d << 7;
         for (o, &a) in out.iter_mut().zip(acc) {
-            let nc = a.unsigned_abs().min(cap) as i64;
-            let q0 = round_small_f64(nc as f64 * inv);
-            let r0 = nc.wrapping_sub(q0.wrapping_mul(d));
+            let c = a.clamp(-cap, cap);
+            let nc = f64::from_bits((if c < 0 { c.wrapping_neg() } else { c }).wrapping_add(round_bits) as u64) - ROUND;
+            let q0 = (nc * inv + ROUND) - ROUND;
+            let r0 = nc - q0 * df;
             // Floor correction: q0 is ⌊nc/d⌋ or one more, r0 in [−d, d)
             // (the upward step is kept for the whole domain).
-            let (q1, r1) = if r0 < 0 { (q0.wrapping_sub(1), r0.wrapping_add(d)) } else { (q0, r0) };
-            let (q, r) = if r1 >= d { (q1.wrapping_add(1), r1.wrapping_sub(d)) } else { (q1, r1) };
-            let twice = r.wrapping_mul(2);
-            let up = (twice > d) | ((twice == d) & (q & 1 == 1));
-            let m = q.wrapping_add(i64::from(up)).min(127);
+            let (q1, r1) = if r0 < 0.0 { (q0 - 1.0, r0 + df) } else { (q0, r0) };
+            let (q, r) = if r1 >= df { (q1 + 1.0, r1 - df) } else { (q1, r1) };
+            let qi = ((q + ROUND).to_bits() as i64).wrapping_sub(round_bits);
+            let twice = r + r;
+            let up = (twice > df) | ((twice == df) & (qi & 1 == 1));
+            let m = qi.wrapping_add(i64::from(up)).min(127);
             *o = (if a < 0 { m.wrapping_neg() } else { m }) as i8;
         }
     }

@@ -468,7 +468,7 @@ fn softmax_ignores_stale_value_bytes() {
 #[test]
 fn head_outputs_match_the_reference_division() {
     let mut rng = XorShift(11);
-    let divisors = [1u64, 2, 3, 7, 65535, 65536, 1 << 29, (1 << 45) - 1, 1 << 45, u64::MAX];
+    let divisors = [1u64, 2, 3, 7, 65535, 65536, 1 << 29, (1 << 44) - 1, 1 << 44, (1 << 45) - 1, 1 << 45, u64::MAX];
     for &d in &divisors {
         let mut acc = [0i64; 64];
         for round in 0..200 {
