@@ -37,7 +37,8 @@
 //! i16 pairs, two `vpmaddwd` leave each dimension's whole sum in one i32
 //! lane. So the 64 dimensions are 8 accumulators, done in one pass over
 //! the run's groups. Shifts, not `vpmovsxbw`: on Zen 3 a sign extension
-//! costs about as much as three shifts and does not overlap `vpmaddwd`.
+//! costs two to three shifts' time and contends with `vpmaddwd` (measured
+//! with loops of independent instructions; see [`avx2`](super::avx2)).
 //! `vpmaddubsw` is not used: a pair `255·(−128)·2` saturates its i16.
 //!
 //! Widths: a `vpmaddwd` lane is at most `2·32768·128 = 2^23` in magnitude,
