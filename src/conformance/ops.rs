@@ -614,7 +614,7 @@ fn logits_answer(
     let (mut out_l, mut out_c) = (Vec::new(), Vec::new());
     walk(&mut |p, logits| {
         if positions.contains(&p) {
-            build_cumfreqs_with(ctx.kernel, logits, m.coef_q24(), m.target_total(), &Exp2Lut::new(m.exp2()), &mut cum).map_err(|e| e.to_string())?;
+            build_cumfreqs_with(ctx.kernel, logits, m.coef_q24(), m.target_total(), &m.packed().exp2, &mut cum).map_err(|e| e.to_string())?;
             out_l.push(array(&vals(logits), Dtype::I32));
             out_c.push(array(&vals(&cum), Dtype::U32));
         }

@@ -174,17 +174,21 @@ impl SharedCoding {
         file: &CzipFile,
         engine: impl FnOnce() -> Result<Vec<Vec<u32>>, Error>,
     ) -> Result<Vec<Vec<u32>>, Error> {
-        let total = m.target_total();
         let mut out = Vec::with_capacity(file.chunk_count());
         for i in 0..file.chunk_count() {
-            let (bytes, n) = (file.chunk(i), file.tokens_in_chunk(i));
-            let candidate = lock(&self.candidates).get(&(name.to_string(), bytes.to_vec(), n)).cloned();
-            match candidate.and_then(|c| decode_as(bytes, &c, total)) {
+            match self.decode_candidate(name, m, file.chunk(i), file.tokens_in_chunk(i)) {
                 Some(tokens) => out.push(tokens),
                 None => return engine(),
             }
         }
         Ok(out)
+    }
+
+    /// The `n` tokens of a chunk's `bytes` when they are a candidate's (this
+    /// run encoded them) and decode to its tokens (module doc).
+    fn decode_candidate(&self, name: &str, m: &Model, bytes: &[u8], n: usize) -> Option<Vec<u32>> {
+        let candidate = lock(&self.candidates).get(&(name.to_string(), bytes.to_vec(), n)).cloned()?;
+        decode_as(bytes, &candidate, m.target_total())
     }
 
     /// Records that the run codes `tokens` as one chunk with `model` (a
@@ -223,26 +227,21 @@ impl SharedCoding {
         n: usize,
         engine: impl FnOnce() -> Result<Vec<u32>, String>,
     ) -> Result<Vec<u32>, String> {
-        let key: CodedChunk = (name.to_string(), bytes.to_vec(), n);
-        let mut candidate = lock(&self.candidates).get(&key).cloned();
-        if candidate.is_none() {
-            let planned: Vec<Vec<u32>> = match lock(&self.chunk_plan).get_mut(name) {
-                Some(plan) => {
-                    let (of_n, rest) = std::mem::take(plan).into_iter().partition(|t| t.len() == n);
-                    *plan = rest;
-                    of_n
-                }
-                None => Vec::new(),
-            };
-            for tokens in planned {
-                self.code_chunk(kernel, name, m, &tokens);
+        if let Some(tokens) = self.decode_candidate(name, m, bytes, n) {
+            return Ok(tokens);
+        }
+        let planned: Vec<Vec<u32>> = match lock(&self.chunk_plan).get_mut(name) {
+            Some(plan) => {
+                let (of_n, rest) = std::mem::take(plan).into_iter().partition(|t| t.len() == n);
+                *plan = rest;
+                of_n
             }
-            candidate = lock(&self.candidates).get(&key).cloned();
+            None => Vec::new(),
+        };
+        for tokens in planned {
+            self.code_chunk(kernel, name, m, &tokens);
         }
-        match candidate.and_then(|c| decode_as(bytes, &c, m.target_total())) {
-            Some(tokens) => Ok(tokens),
-            None => engine(),
-        }
+        self.decode_candidate(name, m, bytes, n).map_or_else(engine, Ok)
     }
 
     /// `tokens` coded as one chunk from its stored context, or from one
